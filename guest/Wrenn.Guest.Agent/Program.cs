@@ -1,0 +1,1 @@
+return 0; // the agent lands with its services
