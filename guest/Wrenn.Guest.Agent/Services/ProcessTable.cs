@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Wrenn.Guest.Protocol.Connect;
+using Wrenn.Guest.Protocol.V1;
+
+namespace Wrenn.Guest.Agent.Services;
+
+/// <summary>
+/// The processes this agent started. Each runs in its own session and process group (through
+/// setsid, which execs in place, so the pid is also the group id), so that a signal or a kill on
+/// cancel reaches everything the command started.
+/// </summary>
+internal sealed class ProcessTable
+{
+    public const string StandardPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    private const int ReadBufferBytes = 32 * 1024;
+    private const int SigKill = 9;
+
+    private readonly ConcurrentDictionary<int, RunningProcess> _running = new();
+
+    public sealed record RunningProcess(Process Process, StartRequest Request, ChannelReader<ProcessEvent> Events);
+
+    public RunningProcess Start(StartRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Command))
+            throw new ConnectException(ConnectCode.InvalidArgument, "The command is empty: give a program name found on PATH, or an absolute path.");
+        var path = request.Env.TryGetValue("PATH", out var p) ? p : StandardPath;
+        var program = Resolve(request.Command, path)
+            ?? throw new ConnectException(ConnectCode.NotFound, $"Command '{request.Command}' was not found on PATH ({path}). Commands run without a shell: use an absolute path, or run e.g. 'sh' with args ['-c', '...'].");
+        var cwd = string.IsNullOrEmpty(request.Cwd) ? DefaultCwd(request.User) : request.Cwd;
+        if (!Directory.Exists(cwd))
+            throw new ConnectException(ConnectCode.InvalidArgument, $"The working directory '{cwd}' does not exist.");
+
+        var start = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = cwd,
+        };
+        if (!string.IsNullOrEmpty(request.User) && request.User != "root")
+        {
+            start.ArgumentList.Add("runuser");
+            start.ArgumentList.Add("-u");
+            start.ArgumentList.Add(request.User);
+            start.ArgumentList.Add("--");
+        }
+        start.ArgumentList.Add(program);
+        foreach (var arg in request.Args)
+            start.ArgumentList.Add(arg);
+        start.Environment["PATH"] = path;
+        start.Environment.TryAdd("HOME", request.User is "" or "root" ? "/root" : "/home/" + request.User);
+        start.Environment.TryAdd("LANG", "C.UTF-8");
+        foreach (var (key, value) in request.Env)
+            start.Environment[key] = value;
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("no process");
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            throw new ConnectException(ConnectCode.FailedPrecondition, $"Could not start '{request.Command}': {e.Message}");
+        }
+        if (!request.Stdin)
+            process.StandardInput.Close();
+
+        // Bounded: a caller that reads slowly slows the pumps, and the pipes then slow the process.
+        var events = Channel.CreateBounded<ProcessEvent>(new BoundedChannelOptions(64) { SingleReader = true });
+        var running = new RunningProcess(process, request, events.Reader);
+        _running[process.Id] = running;
+        _ = PumpAsync(running, events.Writer);
+        return running;
+    }
+
+    public RunningProcess Find(int pid) =>
+        _running.TryGetValue(pid, out var running)
+            ? running
+            : throw new ConnectException(ConnectCode.NotFound, $"No running process with pid {pid} was started by this agent.");
+
+    public IEnumerable<RunningProcess> All => _running.Values;
+
+    /// <summary>Signals the process's whole group.</summary>
+    public void Signal(int pid, int signal)
+    {
+        Find(pid);
+        if (signal is <= 0 or > 64)
+            throw new ConnectException(ConnectCode.InvalidArgument, $"Signal {signal} is not a valid signal number (1–64).");
+        if (Native.kill(-pid, signal) != 0)
+            throw new ConnectException(ConnectCode.NotFound, $"Process group {pid} is gone.");
+    }
+
+    /// <summary>Kills the group if it still runs: the caller went away, nobody will read its output.</summary>
+    public void KillIfRunning(RunningProcess running)
+    {
+        if (_running.ContainsKey(running.Process.Id))
+            Native.kill(-running.Process.Id, SigKill);
+    }
+
+    private async Task PumpAsync(RunningProcess running, ChannelWriter<ProcessEvent> events)
+    {
+        var process = running.Process;
+        try
+        {
+            await Task.WhenAll(
+                PumpStreamAsync(process.StandardOutput.BaseStream, events, stdout: true),
+                PumpStreamAsync(process.StandardError.BaseStream, events, stdout: false));
+            await process.WaitForExitAsync();
+            var code = process.ExitCode;
+            // .NET reports a death by signal N as 128 + N.
+            var signal = code is > 128 and <= 128 + 64 ? code - 128 : 0;
+            await events.WriteAsync(new ProcessEvent { Exited = new Exited { ExitCode = code, Signal = signal } });
+        }
+        catch (Exception e)
+        {
+            events.TryComplete(e);
+            return;
+        }
+        finally
+        {
+            _running.TryRemove(process.Id, out _);
+        }
+        events.TryComplete();
+    }
+
+    private static async Task PumpStreamAsync(Stream stream, ChannelWriter<ProcessEvent> events, bool stdout)
+    {
+        var buffer = new byte[ReadBufferBytes];
+        int n;
+        while ((n = await stream.ReadAsync(buffer)) > 0)
+        {
+            var output = new Output { Data = ByteString.CopyFrom(buffer, 0, n) };
+            await events.WriteAsync(stdout ? new ProcessEvent { Stdout = output } : new ProcessEvent { Stderr = output });
+        }
+    }
+
+    private static string? Resolve(string command, string path)
+    {
+        if (command.Contains('/'))
+            return File.Exists(command) ? command : null;
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, command);
+            if (File.Exists(candidate) && (File.GetUnixFileMode(candidate) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0)
+                return candidate;
+        }
+        return null;
+    }
+
+    private static string DefaultCwd(string user)
+    {
+        var home = string.IsNullOrEmpty(user) || user == "root" ? "/root" : "/home/" + user;
+        return Directory.Exists(home) ? home : "/";
+    }
+}

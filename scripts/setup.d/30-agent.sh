@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Publishes the guest agent (NativeAOT, net9.0) to artifacts/agent/wrenn-agent. The publish takes
+# about a minute, so it is cached under $WRENN_CACHE/agent/<hash of the agent's sources>.
+set -euo pipefail
+cd "$WRENN_ROOT"
+key=$(find guest/Wrenn.Guest.Agent guest/Wrenn.Guest.Protocol Directory.Build.props \
+        \( -name '*.cs' -o -name '*.proto' -o -name '*.csproj' -o -name '*.props' \) -not -path '*/obj/*' -not -path '*/bin/*' \
+      | sort | xargs sha256sum | sha256sum | cut -c1-16)
+cached="$WRENN_CACHE/agent/$key/wrenn-agent"
+if [ ! -x "$cached" ]; then
+  echo "    agent: publishing (NativeAOT, about a minute)"
+  tmp="$WRENN_CACHE/agent/$key.tmp"
+  mkdir -p "$WRENN_CACHE/agent"
+  rm -rf "$tmp"
+  dotnet publish guest/Wrenn.Guest.Agent/Wrenn.Guest.Agent.csproj -c Release -r linux-x64 -o "$tmp" -nologo -v quiet \
+    -p:DebugType=none -p:StripSymbols=true > "$WRENN_CACHE/agent/publish.log" 2>&1 \
+    || { grep -E 'error' "$WRENN_CACHE/agent/publish.log" >&2; echo "agent: publish failed (log: $WRENN_CACHE/agent/publish.log)" >&2; exit 1; }
+  mkdir -p "$(dirname "$cached")"
+  install -m 0755 "$tmp/wrenn-agent" "$cached"
+  rm -rf "$tmp"
+fi
+mkdir -p artifacts/agent
+ln -sfn "$cached" artifacts/agent/wrenn-agent
