@@ -1,0 +1,16 @@
+using Wrenn.Abstractions.Network;
+using Wrenn.Abstractions.Storage;
+using Wrenn.Abstractions.Vmm;
+using Wrenn.Guest.Protocol;
+
+namespace Wrenn.Silo.Sandboxes;
+
+/// <summary>What a running sandbox holds on its host: the VM, its disk, its network slot and its work folder.</summary>
+public sealed record SandboxVm(string SandboxId, VmHandle Vm, PreparedDisk Disk, NetworkSlot Network, string WorkDir)
+{
+    /// <summary>A client for the sandbox's guest agent, reached through its slot address.</summary>
+    public AgentClient Agent() => AgentClient.For(Network.HostAddress);
+}
+
+/// <summary>How big a sandbox's VM is.</summary>
+public sealed record VmSize(int Vcpus, int MemoryMib);

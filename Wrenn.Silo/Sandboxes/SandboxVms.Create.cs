@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Wrenn.Abstractions.Vmm;
+using Wrenn.Guest.Protocol;
+using Wrenn.Guest.Protocol.Connect;
+
+namespace Wrenn.Silo.Sandboxes;
+
+public sealed partial class SandboxVms
+{
+    /// <summary>
+    /// Boots a sandbox VM: storage.Prepare → network.Allocate → vmm.Boot → wait for the agent →
+    /// clock.Sync. If any step fails, what the earlier steps acquired is released before the error
+    /// reaches the caller, so a failed create leaves no disk, netns or process behind.
+    /// </summary>
+    public async Task<SandboxVm> CreateAsync(string sandboxId, GuestImage image, VmSize size, CancellationToken cancellationToken)
+    {
+        var undo = new UndoStack(logger);
+        var clockStarted = Stopwatch.StartNew();
+        try
+        {
+            var disk = await storage.PrepareAsync(sandboxId, image.RootFilesystem, cancellationToken);
+            undo.Push("remove the disk", () => storage.ReleaseAsync(disk, CancellationToken.None));
+
+            var slot = await network.AllocateAsync(sandboxId, cancellationToken);
+            undo.Push("release the network slot", () => network.ReleaseAsync(slot, CancellationToken.None));
+
+            var workDir = WorkDirFor(sandboxId);
+            Directory.CreateDirectory(workDir);
+            undo.Push("remove the work folder", () => RemoveWorkDir(workDir));
+
+            var kernelArgs = GuestKernelArgs.ForNetwork(slot, hostname: "wrenn").Concat(clock?.KernelArgs ?? []).ToList();
+            var spec = new VmSpec(sandboxId, size.Vcpus, size.MemoryMib, image.Kernel, disk, slot, Memory: null, kernelArgs, workDir);
+            var vm = await vmm.BootAsync(spec, cancellationToken);
+            undo.Push("stop the VM", () => vmm.StopAsync(vm, CancellationToken.None));
+
+            var created = new SandboxVm(sandboxId, vm, disk, slot, workDir);
+            using (var agent = created.Agent())
+            {
+                await WaitForAgentAsync(agent, vm, cancellationToken);
+                if (clock is not null)
+                    await clock.SyncAsync(new AgentGuestControl(sandboxId, agent), cancellationToken);
+            }
+            undo.Commit();
+            LogCreated(sandboxId, clockStarted.ElapsedMilliseconds);
+            return created;
+        }
+        catch
+        {
+            await undo.UndoAllAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Polls the agent's health until it answers, the VM dies, or the timeout passes; failures quote the console.</summary>
+    private async Task WaitForAgentAsync(AgentClient agent, VmHandle vm, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await agent.HealthAsync(cancellationToken, timeout: TimeSpan.FromSeconds(2));
+                return;
+            }
+            catch (ConnectException e) when (e.Code is ConnectCode.Unavailable or ConnectCode.DeadlineExceeded)
+            {
+                if (await vmm.AdoptAsync(vm, cancellationToken) is null)
+                    throw new VmmException($"The VM of {vm.SandboxId} exited while booting.") { ConsoleTail = ConsoleTail(vm) };
+                if (deadline.Elapsed > AgentReadyTimeout)
+                    throw new VmmException($"The guest agent of {vm.SandboxId} did not answer within {AgentReadyTimeout.TotalSeconds:0} s at {agent.BaseAddress}.") { ConsoleTail = ConsoleTail(vm) };
+                await Task.Delay(250, cancellationToken);
+            }
+        }
+    }
+
+    private static string ConsoleTail(VmHandle vm)
+    {
+        try
+        {
+            return string.Join('\n', File.ReadLines(vm.ConsoleLogPath).TakeLast(30));
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    private static Task RemoveWorkDir(string workDir)
+    {
+        if (Directory.Exists(workDir))
+            Directory.Delete(workDir, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} is running ({Milliseconds} ms from create to a healthy agent)")]
+    private partial void LogCreated(string sandboxId, long milliseconds);
+}

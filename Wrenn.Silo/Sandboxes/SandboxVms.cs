@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+using Wrenn.Abstractions.Clock;
+using Wrenn.Abstractions.Network;
+using Wrenn.Abstractions.Plugins;
+using Wrenn.Abstractions.Storage;
+using Wrenn.Abstractions.Vmm;
+
+namespace Wrenn.Silo.Sandboxes;
+
+/// <summary>
+/// Composes the host plugins into sandbox VMs. Each lifecycle operation reads top to bottom in its
+/// own file (SandboxVms.Create.cs, SandboxVms.Destroy.cs), in the order of docs/ARCHITECTURE.md,
+/// with every acquisition paired with its undo.
+/// </summary>
+public sealed partial class SandboxVms(
+    IVmm vmm,
+    IStorage storage,
+    INetwork network,
+    PluginHost host,
+    ILogger<SandboxVms> logger,
+    IGuestClock? clock = null)
+{
+    /// <summary>How long a booting guest gets to answer: VMs run under emulation on some hosts (seconds, not milliseconds).</summary>
+    public TimeSpan AgentReadyTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>A VM's own folder: console log, QMP socket, pid file. Short, as sockets in it must stay under 108 bytes.</summary>
+    public string WorkDirFor(string sandboxId) => Path.Combine(host.RuntimeDir, "vms", sandboxId);
+}

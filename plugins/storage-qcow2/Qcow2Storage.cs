@@ -1,0 +1,89 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Wrenn.Abstractions.Plugins;
+using Wrenn.Abstractions.Storage;
+
+namespace Wrenn.Plugins.Storage.Qcow2;
+
+/// <summary>
+/// One qcow2 overlay per sandbox, backed by the shared base image, which QEMU only reads: a new
+/// sandbox costs a few hundred KiB of metadata, not a copy of the root disk. Overlays are plain
+/// files, so attaching and detaching need no host objects.
+/// </summary>
+public sealed partial class Qcow2Storage(IOptions<Qcow2Options> options, PluginHost host, ILogger<Qcow2Storage> logger) : IStorage
+{
+    private readonly string _directory = options.Value.DiskDirectory ?? Path.Combine(host.DataDir, "disks");
+
+    public string Name => "qcow2";
+
+    public async Task<PreparedDisk> PrepareAsync(string sandboxId, BaseImage baseImage, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(baseImage.Path))
+            throw new FileNotFoundException($"The base image '{baseImage.Path}' of {baseImage.Id} does not exist: rebuild the image (scripts/setup) or delete the template.", baseImage.Path);
+        Directory.CreateDirectory(_directory);
+        var path = PathFor(host.OwnerPrefix, sandboxId);
+        try
+        {
+            await HostCommand.RunAsync(options.Value.QemuImg,
+                ["create", "-q", "-f", "qcow2", "-b", Path.GetFullPath(baseImage.Path), "-F", baseImage.Format, path], cancellationToken);
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
+        LogPrepared(sandboxId, path, baseImage.Id);
+        return new PreparedDisk(sandboxId, path, "qcow2", Attached: true,
+            new Dictionary<string, string> { ["base"] = baseImage.Path, ["baseId"] = baseImage.Id });
+    }
+
+    public Task<PreparedDisk> AttachAsync(PreparedDisk disk, CancellationToken cancellationToken) =>
+        File.Exists(disk.Path)
+            ? Task.FromResult(disk with { Attached = true })
+            : throw new FileNotFoundException($"The disk of {disk.SandboxId} ('{disk.Path}') is gone.", disk.Path);
+
+    public Task DetachAsync(PreparedDisk disk, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<BaseImage> FreezeAsync(PreparedDisk disk, string destinationDirectory, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Freezing a qcow2 disk into a template comes with snapshot templates; it needs the VMM to switch the running VM to a new overlay (blockdev-snapshot-sync).");
+
+    public Task ReleaseAsync(PreparedDisk disk, CancellationToken cancellationToken)
+    {
+        File.Delete(disk.Path);
+        LogReleased(disk.SandboxId, disk.Path);
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteBaseAsync(BaseImage image, CancellationToken cancellationToken)
+    {
+        File.Delete(image.Path);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<PreparedDisk>> DiscoverAsync(string ownerPrefix, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<PreparedDisk> found = Directory.Exists(_directory)
+            ? Directory.EnumerateFiles(_directory, $"{ownerPrefix}-*.qcow2")
+                .Select(path => new PreparedDisk(Path.GetFileNameWithoutExtension(path)[(ownerPrefix.Length + 1)..], path, "qcow2", true,
+                    new Dictionary<string, string>()))
+                .ToList()
+            : [];
+        return Task.FromResult(found);
+    }
+
+    public async Task<long> AllocatedBytesAsync(PreparedDisk disk, CancellationToken cancellationToken)
+    {
+        // st_blocks counts 512-byte units actually allocated, whatever the file's apparent size.
+        var blocks = await HostCommand.RunAsync("stat", ["-c", "%b", disk.Path], cancellationToken);
+        return long.Parse(blocks.Trim(), CultureInfo.InvariantCulture) * 512;
+    }
+
+    private string PathFor(string owner, string sandboxId) => Path.Combine(_directory, $"{owner}-{sandboxId}.qcow2");
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Disk of {SandboxId}: overlay {Path} over {BaseId}")]
+    private partial void LogPrepared(string sandboxId, string path, string baseId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Disk of {SandboxId} removed ({Path})")]
+    private partial void LogReleased(string sandboxId, string path);
+}
