@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Wrenn.Guest.Protocol;
+using Wrenn.Testing;
+
+namespace Wrenn.Guest.Tests;
+
+/// <summary>
+/// The published guest agent binary, run as a host process on a free loopback port. The agent is
+/// the real NativeAOT binary that goes into the guest image; only its surroundings differ.
+/// </summary>
+public sealed class AgentProcessFixture : IAsyncLifetime
+{
+    private Process? _process;
+
+    public int Port { get; private set; }
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+
+    public AgentClient NewClient() => new(BaseAddress);
+
+    public async Task InitializeAsync()
+    {
+        var binary = RepoPaths.AgentBinary;
+        if (!File.Exists(binary))
+            throw new FileNotFoundException($"The agent binary {binary} is missing: run scripts/setup (it publishes the agent).");
+        Port = FreePort();
+        var start = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "--port", Port.ToString(), "--listen", "127.0.0.1" })
+            start.ArgumentList.Add(arg);
+        _process = Process.Start(start)!;
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+        using var client = NewClient();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                await client.HealthAsync(CancellationToken.None, TimeSpan.FromSeconds(1));
+                return;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process?.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
