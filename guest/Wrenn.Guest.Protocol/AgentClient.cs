@@ -56,9 +56,17 @@ public sealed class AgentClient : IDisposable
         Unary(AgentEndpoint.System.ReseedRandom, new ReseedRandomRequest { Seed = ByteString.CopyFrom(seed.Span) },
             ReseedRandomResponse.Parser, cancellationToken);
 
-    /// <summary>Starts a process and streams its events until it exits; cancelling kills its process group.</summary>
-    public IAsyncEnumerable<ProcessEvent> StartAsync(StartRequest request, CancellationToken cancellationToken) =>
-        _connect.ServerStreamAsync(AgentEndpoint.Process.Start, request, ProcessEvent.Parser, cancellationToken);
+    /// <summary>Whether the guest has a PTP clock (/dev/ptp0).</summary>
+    public async Task<bool> HasPtpClockAsync(CancellationToken cancellationToken) =>
+        (await Unary(AgentEndpoint.System.HasPtpClock, new HasPtpClockRequest(), HasPtpClockResponse.Parser, cancellationToken)).Present;
+
+    /// <summary>
+    /// Starts a process and streams its events (Started, Stdout/Stderr as output comes, Exited).
+    /// Cancelling, or passing <paramref name="timeout"/>, kills its whole process group; the timeout
+    /// surfaces as <see cref="ConnectCode.DeadlineExceeded"/>.
+    /// </summary>
+    public IAsyncEnumerable<ProcessEvent> StartAsync(StartRequest request, CancellationToken cancellationToken, TimeSpan? timeout = null) =>
+        _connect.ServerStreamAsync(AgentEndpoint.Process.Start, request, ProcessEvent.Parser, timeout, cancellationToken);
 
     /// <summary>Runs a command to its end and collects its output.</summary>
     public async Task<ExecResult> ExecAsync(string command, IEnumerable<string>? args = null, CancellationToken cancellationToken = default)
@@ -69,11 +77,11 @@ public sealed class AgentClient : IDisposable
         return await ExecAsync(request, cancellationToken);
     }
 
-    public async Task<ExecResult> ExecAsync(StartRequest request, CancellationToken cancellationToken)
+    public async Task<ExecResult> ExecAsync(StartRequest request, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
         using var stdout = new MemoryStream();
         using var stderr = new MemoryStream();
-        await foreach (var e in StartAsync(request, cancellationToken))
+        await foreach (var e in StartAsync(request, cancellationToken, timeout))
         {
             switch (e.EventCase)
             {
@@ -120,7 +128,7 @@ public sealed class AgentClient : IDisposable
     public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadFileAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var chunk in _connect.ServerStreamAsync(AgentEndpoint.Filesystem.Read,
-                           new ReadRequest { Path = path, ChunkSize = FileChunkBytes }, ReadChunk.Parser, cancellationToken))
+                           new ReadRequest { Path = path, ChunkSize = FileChunkBytes }, ReadChunk.Parser, timeout: null, cancellationToken))
             yield return chunk.Data.Memory;
     }
 

@@ -31,5 +31,6 @@ public static class AgentEndpoint
         public const string GetTime = "wrenn.guest.v1.SystemService/GetTime";
         public const string SetTime = "wrenn.guest.v1.SystemService/SetTime";
         public const string ReseedRandom = "wrenn.guest.v1.SystemService/ReseedRandom";
+        public const string HasPtpClock = "wrenn.guest.v1.SystemService/HasPtpClock";
     }
 }

@@ -191,4 +191,44 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
         var error = await Assert.ThrowsAsync<ConnectException>(() => client.ExecAsync(new StartRequest { Command = "true", Cwd = "/no/such/dir" }, Ct));
         Assert.Equal(ConnectCode.InvalidArgument, error.Code);
     }
+
+    [Fact]
+    public async Task A_command_runs_as_the_requested_user_with_that_users_home()
+    {
+        using var client = agent.NewClient();
+        var result = await client.ExecAsync(new StartRequest { Command = "sh", Args = { "-c", "id -un; echo $HOME" }, User = "nobody", Cwd = "/" }, Ct);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("nobody\n/nonexistent\n", result.StdoutText);
+    }
+
+    [Fact]
+    public async Task An_unknown_user_is_an_invalid_argument()
+    {
+        using var client = agent.NewClient();
+        var error = await Assert.ThrowsAsync<ConnectException>(() => client.ExecAsync(new StartRequest { Command = "true", User = "no-such-user-wt" }, Ct));
+        Assert.Equal(ConnectCode.InvalidArgument, error.Code);
+        Assert.Contains("no-such-user-wt", error.Message);
+    }
+
+    [Fact]
+    public async Task A_running_process_is_listed_with_its_tag_until_it_exits()
+    {
+        using var client = agent.NewClient();
+        var tag = $"wt-list-{Guid.NewGuid():N}";
+        var request = new StartRequest { Command = "cat", Stdin = true, Tag = tag };
+        var listed = false;
+        await foreach (var e in client.StartAsync(request, Ct))
+        {
+            if (e.EventCase == ProcessEvent.EventOneofCase.Started)
+            {
+                var info = Assert.Single(await client.ListProcessesAsync(Ct), p => p.Tag == tag);
+                Assert.Equal(e.Started.Pid, info.Pid);
+                Assert.Equal("cat", info.Command);
+                listed = true;
+                await client.SendInputAsync(e.Started.Pid, ReadOnlyMemory<byte>.Empty, close: true, Ct);
+            }
+        }
+        Assert.True(listed);
+        Assert.DoesNotContain(await client.ListProcessesAsync(Ct), p => p.Tag == tag);
+    }
 }

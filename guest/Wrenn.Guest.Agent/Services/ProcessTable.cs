@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
 using Wrenn.Guest.Protocol.Connect;
 using Wrenn.Guest.Protocol.V1;
 
@@ -12,7 +13,7 @@ namespace Wrenn.Guest.Agent.Services;
 /// setsid, which execs in place, so the pid is also the group id), so that a signal or a kill on
 /// cancel reaches everything the command started.
 /// </summary>
-internal sealed class ProcessTable
+internal sealed partial class ProcessTable(ILogger<ProcessTable> logger)
 {
     public const string StandardPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private const int ReadBufferBytes = 32 * 1024;
@@ -29,7 +30,10 @@ internal sealed class ProcessTable
         var path = request.Env.TryGetValue("PATH", out var p) ? p : StandardPath;
         var program = Resolve(request.Command, path)
             ?? throw new ConnectException(ConnectCode.NotFound, $"Command '{request.Command}' was not found on PATH ({path}). Commands run without a shell: use an absolute path, or run e.g. 'sh' with args ['-c', '...'].");
-        var cwd = string.IsNullOrEmpty(request.Cwd) ? DefaultCwd(request.User) : request.Cwd;
+        var user = string.IsNullOrEmpty(request.User) ? "root" : request.User;
+        var home = HomeOf(user)
+            ?? throw new ConnectException(ConnectCode.InvalidArgument, $"User '{user}' does not exist in the guest's /etc/passwd: create it first, or run as root.");
+        var cwd = string.IsNullOrEmpty(request.Cwd) ? (Directory.Exists(home) ? home : "/") : request.Cwd;
         if (!Directory.Exists(cwd))
             throw new ConnectException(ConnectCode.InvalidArgument, $"The working directory '{cwd}' does not exist.");
 
@@ -41,18 +45,20 @@ internal sealed class ProcessTable
             RedirectStandardError = true,
             WorkingDirectory = cwd,
         };
-        if (!string.IsNullOrEmpty(request.User) && request.User != "root")
+        if (user != "root")
         {
+            // runuser (util-linux) switches uid, gids and supplementary groups, then execs in place.
             start.ArgumentList.Add("runuser");
             start.ArgumentList.Add("-u");
-            start.ArgumentList.Add(request.User);
+            start.ArgumentList.Add(user);
             start.ArgumentList.Add("--");
         }
         start.ArgumentList.Add(program);
         foreach (var arg in request.Args)
             start.ArgumentList.Add(arg);
         start.Environment["PATH"] = path;
-        start.Environment.TryAdd("HOME", request.User is "" or "root" ? "/root" : "/home/" + request.User);
+        start.Environment["HOME"] = home;
+        start.Environment["USER"] = user;
         start.Environment.TryAdd("LANG", "C.UTF-8");
         foreach (var (key, value) in request.Env)
             start.Environment[key] = value;
@@ -73,6 +79,7 @@ internal sealed class ProcessTable
         var events = Channel.CreateBounded<ProcessEvent>(new BoundedChannelOptions(64) { SingleReader = true });
         var running = new RunningProcess(process, request, events.Reader);
         _running[process.Id] = running;
+        LogStarted(process.Id, request.Command, user);
         _ = PumpAsync(running, events.Writer);
         return running;
     }
@@ -98,6 +105,16 @@ internal sealed class ProcessTable
     public void KillIfRunning(RunningProcess running)
     {
         if (_running.ContainsKey(running.Process.Id))
+        {
+            LogKilledOnCancel(running.Process.Id, running.Request.Command);
+            Native.kill(-running.Process.Id, SigKill);
+        }
+    }
+
+    /// <summary>Kills every group this agent started: the agent is stopping and nobody will read them.</summary>
+    public void KillAll()
+    {
+        foreach (var running in _running.Values)
             Native.kill(-running.Process.Id, SigKill);
     }
 
@@ -113,10 +130,12 @@ internal sealed class ProcessTable
             var code = process.ExitCode;
             // .NET reports a death by signal N as 128 + N.
             var signal = code is > 128 and <= 128 + 64 ? code - 128 : 0;
+            LogExited(process.Id, code, signal);
             await events.WriteAsync(new ProcessEvent { Exited = new Exited { ExitCode = code, Signal = signal } });
         }
         catch (Exception e)
         {
+            LogPumpFailed(e, process.Id);
             events.TryComplete(e);
             return;
         }
@@ -151,9 +170,32 @@ internal sealed class ProcessTable
         return null;
     }
 
-    private static string DefaultCwd(string user)
+    /// <summary>The user's home from /etc/passwd, or null when there is no such user.</summary>
+    private static string? HomeOf(string user)
     {
-        var home = string.IsNullOrEmpty(user) || user == "root" ? "/root" : "/home/" + user;
-        return Directory.Exists(home) ? home : "/";
+        if (user.Contains(':') || user.Contains('\n'))
+            return null;
+        if (!File.Exists("/etc/passwd"))
+            return user == "root" ? "/root" : null;
+        foreach (var line in File.ReadLines("/etc/passwd"))
+        {
+            // name:password:uid:gid:gecos:home:shell
+            var fields = line.Split(':');
+            if (fields.Length >= 7 && fields[0] == user)
+                return fields[5].Length > 0 ? fields[5] : "/";
+        }
+        return user == "root" ? "/root" : null;
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "pid {Pid}: started {Command} as {User}")]
+    private partial void LogStarted(int pid, string command, string user);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "pid {Pid}: exited with code {ExitCode}, signal {Signal}")]
+    private partial void LogExited(int pid, int exitCode, int signal);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "pid {Pid}: its caller went away, killing the group of {Command}")]
+    private partial void LogKilledOnCancel(int pid, string command);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "pid {Pid}: reading its output failed")]
+    private partial void LogPumpFailed(Exception exception, int pid);
 }

@@ -8,13 +8,16 @@ namespace Wrenn.Guest.Agent.Services;
 /// <summary>Health, the guest clock and the guest RNG: what the host sets after every restore.</summary>
 internal static class SystemEndpoints
 {
-    public static void Map(ConnectServer server)
+    private const string PtpClock = "/dev/ptp0";
+
+    /// <param name="uptime">Started with the agent; monotonic, so SetTime does not change the uptime.</param>
+    public static void Map(ConnectServer server, Stopwatch uptime)
     {
         server.Unary(AgentEndpoint.System.Health, HealthRequest.Parser, (_, _) => Task.FromResult(new HealthResponse
         {
             Version = typeof(SystemEndpoints).Assembly.GetName().Version?.ToString() ?? "0",
-            UptimeMs = (long)(DateTime.Now - Process.GetCurrentProcess().StartTime).TotalMilliseconds,
-            HasPtpClock = File.Exists("/dev/ptp0"),
+            UptimeMs = uptime.ElapsedMilliseconds,
+            HasPtpClock = File.Exists(PtpClock),
             Hostname = Environment.MachineName,
         }));
         server.Unary(AgentEndpoint.System.GetTime, GetTimeRequest.Parser, (_, _) => Task.FromResult(Now()));
@@ -27,6 +30,8 @@ internal static class SystemEndpoints
                 throw new ConnectException(ConnectCode.PermissionDenied, $"clock_settime failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}): the agent must run as root.");
             return Task.FromResult(Now());
         });
+        server.Unary(AgentEndpoint.System.HasPtpClock, HasPtpClockRequest.Parser, (_, _) =>
+            Task.FromResult(new HasPtpClockResponse { Present = File.Exists(PtpClock), Path = PtpClock }));
         server.Unary(AgentEndpoint.System.ReseedRandom, ReseedRandomRequest.Parser, (r, _) =>
         {
             if (r.Seed.Length is < 16 or > 4096)

@@ -41,13 +41,19 @@ public sealed class ConnectClient(HttpClient http, Uri baseAddress, ConnectCodec
     }
 
     public async IAsyncEnumerable<TResponse> ServerStreamAsync<TRequest, TResponse>(
-        string procedure, TRequest request, MessageParser<TResponse> parser,
+        string procedure, TRequest request, MessageParser<TResponse> parser, TimeSpan? timeout,
         [EnumeratorCancellation] CancellationToken cancellationToken)
         where TRequest : IMessage<TRequest> where TResponse : IMessage<TResponse>
     {
-        using var message = NewRequest(procedure, timeout: null);
+        // The deadline covers the whole stream: the server ends it with deadline_exceeded, and the
+        // client gives up on its own too, in case the server cannot answer at all.
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (timeout is { } t)
+            timeoutSource.CancelAfter(t);
+        var token = timeoutSource.Token;
+        using var message = NewRequest(procedure, timeout);
         using var body = new MemoryStream();
-        await Envelope.WriteAsync(body, 0, _codec.Serialize(request), cancellationToken);
+        await Envelope.WriteAsync(body, 0, _codec.Serialize(request), token);
         message.Content = new ByteArrayContent(body.ToArray());
         message.Content.Headers.ContentType = new MediaTypeHeaderValue(_codec.StreamingContentType);
 
@@ -55,18 +61,18 @@ public sealed class ConnectClient(HttpClient http, Uri baseAddress, ConnectCodec
         Stream stream;
         try
         {
-            response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, token);
             if (response.StatusCode != HttpStatusCode.OK)
             {
-                var error = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+                var error = await response.Content.ReadAsByteArrayAsync(token);
                 response.Dispose();
                 throw ConnectCodec.ParseError(error, (int)response.StatusCode);
             }
-            stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+            stream = await response.Content.ReadAsStreamAsync(token);
         }
         catch (Exception e) when (e is not ConnectException)
         {
-            throw Translate(e, procedure, cancellationToken, null);
+            throw Translate(e, procedure, cancellationToken, timeoutSource);
         }
 
         using (response)
@@ -77,19 +83,17 @@ public sealed class ConnectClient(HttpClient http, Uri baseAddress, ConnectCodec
                 (byte Flags, byte[] Payload)? envelope;
                 try
                 {
-                    envelope = await Envelope.ReadAsync(stream, cancellationToken);
+                    envelope = await Envelope.ReadAsync(stream, token);
                 }
                 catch (Exception e) when (e is not ConnectException)
                 {
-                    throw Translate(e, procedure, cancellationToken, null);
+                    throw Translate(e, procedure, cancellationToken, timeoutSource);
                 }
                 if (envelope is null)
                     throw new ConnectException(ConnectCode.DataLoss, $"{procedure}: the stream ended without an end-of-stream message.");
                 if ((envelope.Value.Flags & Envelope.EndStreamFlag) != 0)
                 {
-                    var end = ConnectCodec.ParseError(envelope.Value.Payload, 200);
-                    // "{}" parses to an error with no code: that is the clean end.
-                    if (envelope.Value.Payload.AsSpan().IndexOf("\"error\""u8) >= 0)
+                    if (ConnectCodec.ParseEndStream(envelope.Value.Payload) is { } end)
                         throw end;
                     yield break;
                 }

@@ -76,6 +76,27 @@ public sealed class ConnectCodec
         return Encoding.UTF8.GetBytes("{\"error\":" + inner + "}");
     }
 
+    /// <summary>
+    /// Reads an end-of-stream message: null for a clean end (<c>{}</c>, maybe with metadata), the
+    /// error it carries otherwise.
+    /// </summary>
+    public static ConnectException? ParseEndStream(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(payload.ToArray());
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                return new ConnectException(ConnectCode.DataLoss, "The end-of-stream message is not a JSON object.");
+            if (!document.RootElement.TryGetProperty("error", out var error) || error.ValueKind == JsonValueKind.Null)
+                return null;
+        }
+        catch (JsonException e)
+        {
+            return new ConnectException(ConnectCode.DataLoss, $"The end-of-stream message is not JSON: {e.Message}");
+        }
+        return ParseError(payload, 200);
+    }
+
     /// <summary>Reads a Connect error body; anything unreadable becomes an error inferred from the HTTP status.</summary>
     public static ConnectException ParseError(ReadOnlySpan<byte> body, int httpStatus)
     {
