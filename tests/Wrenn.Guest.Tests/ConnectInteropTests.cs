@@ -26,10 +26,25 @@ public sealed class ConnectInteropTests(AgentProcessFixture agent) : IClassFixtu
         start.ArgumentList.Add("client.mjs");
         start.ArgumentList.Add(agent.BaseAddress.ToString().TrimEnd('/'));
         start.ArgumentList.Add(format);
+        var file = Path.Combine(Path.GetTempPath(), $"wt-interop-{Guid.NewGuid():N}");
+        await File.WriteAllBytesAsync(file, new byte[4500], Ct);
+        start.ArgumentList.Add(file);
+        string stdout, stderr;
         using var node = Process.Start(start)!;
-        var stdout = await node.StandardOutput.ReadToEndAsync(Ct);
-        var stderr = await node.StandardError.ReadToEndAsync(Ct);
-        await node.WaitForExitAsync(Ct);
+        try
+        {
+            var stdoutTask = node.StandardOutput.ReadToEndAsync(Ct);
+            var stderrTask = node.StandardError.ReadToEndAsync(Ct);
+            stdout = await stdoutTask;
+            stderr = await stderrTask;
+            await node.WaitForExitAsync(Ct);
+        }
+        finally
+        {
+            if (!node.HasExited)
+                node.Kill();
+            File.Delete(file);
+        }
         Assert.True(node.ExitCode == 0, $"node client failed: {stderr}");
 
         using var seen = JsonDocument.Parse(stdout);
@@ -39,7 +54,13 @@ public sealed class ConnectInteropTests(AgentProcessFixture agent) : IClassFixtu
         Assert.Equal("out\n", root.GetProperty("stdout").GetString());
         Assert.Equal("err\n", root.GetProperty("stderr").GetString());
         Assert.Equal(4, root.GetProperty("exitCode").GetInt32());
-        Assert.Equal("not_found", root.GetProperty("missingFile").GetString());
+        Assert.Equal(File.Exists("/dev/ptp0"), root.GetProperty("hasPtpClock").GetBoolean());
+        // Connect for Node names codes in CamelCase (Code.NotFound).
+        Assert.Equal("NotFound", root.GetProperty("missingFile").GetString());
+        Assert.Equal("InvalidArgument", root.GetProperty("relativePath").GetString());
+        Assert.Equal("NotFound", root.GetProperty("unknownPid").GetString());
+        Assert.Equal(4500, root.GetProperty("read").GetInt32());
+        Assert.Equal(5, root.GetProperty("chunks").GetInt32());
     }
 
     [Theory]
