@@ -33,6 +33,7 @@ public sealed class ConnectServer(IEndpointRouteBuilder endpoints)
             using var deadline = Deadline(http);
             try
             {
+                RequireIdentity(http.Request.Headers.ContentEncoding);
                 var body = await ReadBodyAsync(http.Request, deadline.Token);
                 var request = codec.Deserialize(parser, body);
                 var response = await handler(request, new CallContext(http, deadline.Token));
@@ -71,6 +72,7 @@ public sealed class ConnectServer(IEndpointRouteBuilder endpoints)
             ConnectException? failure = null;
             try
             {
+                RequireIdentity(http.Request.Headers["Connect-Content-Encoding"]);
                 var envelope = await Envelope.ReadAsync(http.Request.Body, deadline.Token)
                     ?? throw new ConnectException(ConnectCode.InvalidArgument, "The request carries no message envelope.");
                 var request = codec.Deserialize(parser, envelope.Payload);
@@ -102,6 +104,13 @@ public sealed class ConnectServer(IEndpointRouteBuilder endpoints)
             new ConnectException(ConnectCode.DeadlineExceeded, "The call's deadline (Connect-Timeout-Ms) passed."),
         _ => new ConnectException(ConnectCode.Internal, "The agent failed unexpectedly; see its log."),
     };
+
+    /// <summary>Only the identity encoding is supported: the agent's payloads are small or already compressed.</summary>
+    private static void RequireIdentity(string? encoding)
+    {
+        if (!string.IsNullOrEmpty(encoding) && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+            throw new ConnectException(ConnectCode.Unimplemented, $"Compression '{encoding}' is not supported: send identity (uncompressed) messages.");
+    }
 
     /// <summary>Cancelled when the caller goes away or its Connect-Timeout-Ms passes.</summary>
     private static CancellationTokenSource Deadline(HttpContext http)
