@@ -171,10 +171,11 @@ public sealed partial class NetnsNetwork : INetwork
     private async Task TeardownAsync(NetworkSlot slot, CancellationToken ct)
     {
         var owner = slot.Properties.TryGetValue("owner", out var o) ? o : _host.OwnerPrefix;
-        // Deleting the namespace removes its TAP, its veth end (and so the peer) and its nft table.
-        await HostCommand.TryRunAsync("ip", ["netns", "delete", slot.Namespace], ct);
+        // Deleting the host end removes the veth pair at once (the kernel tears down a deleted
+        // namespace's links asynchronously); deleting the namespace removes its TAP and nft table.
         if (slot.Properties.TryGetValue("hostLink", out var hostLink))
             await HostCommand.TryRunAsync("ip", ["link", "delete", hostLink], ct);
+        await HostCommand.TryRunAsync("ip", ["netns", "delete", slot.Namespace], ct);
         _slots.Free(slot.Index);
         if (!_slots.OwnedBy(owner).Any())
             await HostCommand.TryRunAsync("nft", ["delete", "table", "ip", EgressTable(owner)], ct);

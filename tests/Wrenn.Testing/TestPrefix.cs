@@ -13,10 +13,26 @@ public static class TestPrefix
     /// <summary>What every test-created host object name starts with.</summary>
     public const string Family = "wt";
 
-    /// <summary>A fresh owner prefix for one test process or fixture.</summary>
+    /// <summary>Where each owner prefix records the process that uses it, so a sweep can tell live from leaked.</summary>
+    public const string OwnersFolder = "/run/wrenn/test-owners";
+
+    /// <summary>
+    /// A fresh owner prefix for one test fixture, registered to this process. Call
+    /// <see cref="HostSweep.RemoveLeftoversAsync"/> first so that a crashed run's objects are gone.
+    /// </summary>
     public static string NewOwner()
     {
         const string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-        return Family + RandomNumberGenerator.GetString(alphabet, 4);
+        var owner = Family + RandomNumberGenerator.GetString(alphabet, 4);
+        Directory.CreateDirectory(OwnersFolder);
+        File.WriteAllText(Path.Combine(OwnersFolder, owner), Environment.ProcessId.ToString());
+        return owner;
+    }
+
+    /// <summary>Whether the process that registered <paramref name="owner"/> still runs.</summary>
+    public static bool IsLive(string owner)
+    {
+        var file = Path.Combine(OwnersFolder, owner);
+        return File.Exists(file) && int.TryParse(File.ReadAllText(file).Trim(), out var pid) && Directory.Exists($"/proc/{pid}");
     }
 }
