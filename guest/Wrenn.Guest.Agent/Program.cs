@@ -39,7 +39,9 @@ builder.Logging.AddFilter("Wrenn", verbose ? LogLevel.Debug : LogLevel.Informati
 builder.WebHost.ConfigureKestrel(k =>
 {
     k.Listen(System.Net.IPAddress.Parse(listen), port);
-    k.Limits.MaxRequestBodySize = Envelope.MaxMessageBytes;
+    // Above the Connect limit, so that the Connect server answers an oversize message with a
+    // Connect error (resource_exhausted) before Kestrel cuts the connection.
+    k.Limits.MaxRequestBodySize = Envelope.MaxMessageBytes + 1024 * 1024;
 });
 builder.Services.AddSingleton<ProcessTable>();
 

@@ -98,4 +98,18 @@ public sealed class AgentConnectWireTests(AgentProcessFixture agent) : IClassFix
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal(ConnectCode.Unimplemented, ConnectCodes.FromHttpStatus((int)response.StatusCode));
     }
+
+    [Fact]
+    public async Task A_request_over_the_size_limit_is_resource_exhausted()
+    {
+        using var http = new HttpClient();
+        var request = new WriteRequest { Path = "/tmp/wt-never-written", Data = ByteString.CopyFrom(new byte[Envelope.MaxMessageBytes + 1024]) };
+        using var content = new ByteArrayContent(request.ToByteArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/proto");
+        using var response = await http.PostAsync(new Uri(agent.BaseAddress, AgentEndpoint.Filesystem.Write), content, Ct);
+        var error = ConnectCodec.ParseError(await response.Content.ReadAsByteArrayAsync(Ct), (int)response.StatusCode);
+        Assert.Equal(ConnectCode.ResourceExhausted, error.Code);
+        Assert.Equal(429, (int)response.StatusCode);
+        Assert.False(File.Exists("/tmp/wt-never-written"));
+    }
 }

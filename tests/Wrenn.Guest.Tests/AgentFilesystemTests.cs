@@ -118,4 +118,51 @@ public sealed class AgentFilesystemTests(AgentProcessFixture agent) : IClassFixt
         var result = await json.ExecAsync("echo", ["via json"], Ct);
         Assert.Equal("via json\n", result.StdoutText);
     }
+
+    [Fact]
+    public async Task Moving_onto_an_existing_file_needs_overwrite()
+    {
+        using var client = agent.NewClient();
+        var source = Path.Combine(_dir, "from.txt");
+        var target = Path.Combine(_dir, "to.txt");
+        await File.WriteAllTextAsync(source, "new", Ct);
+        await File.WriteAllTextAsync(target, "old", Ct);
+        var error = await Assert.ThrowsAsync<ConnectException>(() => client.MoveAsync(source, target, overwrite: false, Ct));
+        Assert.Equal(ConnectCode.AlreadyExists, error.Code);
+        Assert.Equal("old", await File.ReadAllTextAsync(target, Ct));
+
+        await client.MoveAsync(source, target, overwrite: true, Ct);
+        Assert.Equal("new", await File.ReadAllTextAsync(target, Ct));
+        Assert.False(File.Exists(source));
+    }
+
+    [Fact]
+    public async Task Making_a_folder_without_parents_needs_its_parent()
+    {
+        using var client = agent.NewClient();
+        var error = await Assert.ThrowsAsync<ConnectException>(() => client.MakeDirAsync(Path.Combine(_dir, "x", "y"), parents: false, Ct));
+        Assert.Equal(ConnectCode.NotFound, error.Code);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "x")));
+    }
+
+    [Fact]
+    public async Task A_write_past_the_end_of_the_file_is_out_of_range()
+    {
+        using var client = agent.NewClient();
+        var path = Path.Combine(_dir, "gap.bin");
+        await File.WriteAllBytesAsync(path, new byte[10], Ct);
+        var http = new ConnectClient(new HttpClient(), agent.BaseAddress);
+        var error = await Assert.ThrowsAsync<ConnectException>(() => http.UnaryAsync(Wrenn.Guest.Protocol.AgentEndpoint.Filesystem.Write,
+            new WriteRequest { Path = path, Data = Google.Protobuf.ByteString.CopyFromUtf8("x"), Offset = 20 }, EntryInfo.Parser, null, Ct));
+        Assert.Equal(ConnectCode.OutOfRange, error.Code);
+        Assert.Equal(10, new FileInfo(path).Length);
+    }
+
+    [Fact]
+    public async Task Reading_a_folder_is_a_failed_precondition()
+    {
+        using var client = agent.NewClient();
+        var error = await Assert.ThrowsAsync<ConnectException>(() => client.ReadAllBytesAsync(_dir, Ct));
+        Assert.Equal(ConnectCode.FailedPrecondition, error.Code);
+    }
 }

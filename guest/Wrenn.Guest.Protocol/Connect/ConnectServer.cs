@@ -98,6 +98,9 @@ public sealed class ConnectServer(IEndpointRouteBuilder endpoints)
     private static ConnectException ToConnect(Exception e, HttpContext http, CancellationTokenSource deadline) => e switch
     {
         ConnectException connect => connect,
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+            new ConnectException(ConnectCode.ResourceExhausted, $"The request exceeds {Envelope.MaxMessageBytes} bytes: send large data in chunks."),
+        BadHttpRequestException bad => new ConnectException(ConnectCode.InvalidArgument, $"The request is malformed: {bad.Message}"),
         OperationCanceledException when http.RequestAborted.IsCancellationRequested =>
             new ConnectException(ConnectCode.Canceled, "The caller went away."),
         OperationCanceledException when deadline.IsCancellationRequested =>
@@ -123,6 +126,8 @@ public sealed class ConnectServer(IEndpointRouteBuilder endpoints)
 
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
+        if (request.ContentLength > Envelope.MaxMessageBytes)
+            throw new ConnectException(ConnectCode.ResourceExhausted, $"The request of {request.ContentLength} bytes exceeds {Envelope.MaxMessageBytes} bytes: send large data in chunks.");
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int n;
