@@ -48,6 +48,16 @@ public sealed class AgentProcessFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>Stops the agent the way tini does, with SIGTERM, and waits for it to exit.</summary>
+    public async Task TerminateAsync(CancellationToken cancellationToken)
+    {
+        if (_process is not { HasExited: false })
+            return;
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()]);
+        await kill.WaitForExitAsync(cancellationToken);
+        await _process.WaitForExitAsync(cancellationToken);
+    }
+
     public async Task DisposeAsync()
     {
         if (_process is { HasExited: false })

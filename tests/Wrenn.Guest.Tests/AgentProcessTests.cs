@@ -231,4 +231,62 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
         Assert.True(listed);
         Assert.DoesNotContain(await client.ListProcessesAsync(Ct), p => p.Tag == tag);
     }
+
+    [Fact]
+    public async Task Stopping_the_agent_kills_the_process_groups_it_started()
+    {
+        // An agent of its own: this test stops it.
+        var own = new AgentProcessFixture();
+        await own.InitializeAsync();
+        try
+        {
+            using var client = own.NewClient();
+            var request = new StartRequest { Command = "sh", Args = { "-c", "sleep 60 & echo started; wait" } };
+            var pid = 0;
+            await using (var events = client.StartAsync(request, Ct).GetAsyncEnumerator(Ct))
+            {
+                while (await events.MoveNextAsync())
+                {
+                    if (events.Current.EventCase == ProcessEvent.EventOneofCase.Started)
+                        pid = events.Current.Started.Pid;
+                    if (events.Current.EventCase == ProcessEvent.EventOneofCase.Stdout)
+                        break;
+                }
+                Assert.NotEmpty(ProcessGroup(pid));
+                await own.TerminateAsync(Ct);
+            }
+            // The killed processes are reaped by whoever adopts them; wait for that, without a speed bar.
+            for (var i = 0; i < 100 && ProcessGroup(pid).Count > 0; i++)
+                await Task.Delay(100, Ct);
+            Assert.Empty(ProcessGroup(pid));
+        }
+        finally
+        {
+            await own.DisposeAsync();
+        }
+    }
+
+    /// <summary>The pids in process group <paramref name="pgid"/>, from /proc.</summary>
+    private static List<int> ProcessGroup(int pgid)
+    {
+        var members = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            try
+            {
+                // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[2]) == pgid && fields[0] != "Z")
+                    members.Add(pid);
+            }
+            catch (IOException)
+            {
+                // Gone while we looked.
+            }
+        }
+        return members;
+    }
 }
