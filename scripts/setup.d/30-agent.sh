@@ -21,3 +21,6 @@ if [ ! -x "$cached" ]; then
 fi
 mkdir -p artifacts/agent
 ln -sfn "$cached" artifacts/agent/wrenn-agent
+touch "$(dirname "$cached")"
+# Keep the three newest builds (others' checkouts may still point at a recent one), drop the rest.
+ls -1dt "$WRENN_CACHE"/agent/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf

@@ -49,7 +49,7 @@ public sealed class ConnectCodec
         }
         catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException)
         {
-            throw new ConnectException(ConnectCode.InvalidArgument, $"The request is not a valid {typeof(T).Name} ({Name}): {e.Message}");
+            throw new ConnectException(ConnectCode.InvalidArgument, $"The message is not a valid {typeof(T).Name} ({Name}): {e.Message}");
         }
     }
 
