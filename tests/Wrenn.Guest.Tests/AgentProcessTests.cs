@@ -184,6 +184,20 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
         Assert.Equal(ConnectCode.NotFound, (await Assert.ThrowsAsync<ConnectException>(() => client.SendInputAsync(999_999, "x"u8.ToArray(), false, Ct))).Code);
     }
 
+    [Theory]
+    [InlineData("relative/dir", null, null)]
+    [InlineData(null, "BAD=NAME", "x")]
+    [InlineData(null, "GOOD", "nul\0inside")]
+    public async Task A_relative_working_directory_or_a_bad_environment_is_an_invalid_argument(string? cwd, string? key, string? value)
+    {
+        using var client = agent.NewClient();
+        var request = new StartRequest { Command = "true", Cwd = cwd ?? "" };
+        if (key is not null)
+            request.Env[key] = value!;
+        var error = await Assert.ThrowsAsync<ConnectException>(() => client.ExecAsync(request, Ct));
+        Assert.Equal(ConnectCode.InvalidArgument, error.Code);
+    }
+
     [Fact]
     public async Task A_missing_working_directory_is_an_invalid_argument()
     {

@@ -34,8 +34,14 @@ internal sealed partial class ProcessTable(ILogger<ProcessTable> logger)
         var home = HomeOf(user)
             ?? throw new ConnectException(ConnectCode.InvalidArgument, $"User '{user}' does not exist in the guest's /etc/passwd: create it first, or run as root.");
         var cwd = string.IsNullOrEmpty(request.Cwd) ? (Directory.Exists(home) ? home : "/") : request.Cwd;
+        if (!cwd.StartsWith('/'))
+            throw new ConnectException(ConnectCode.InvalidArgument, $"The working directory '{cwd}' is not absolute: paths in the guest start with '/'.");
         if (!Directory.Exists(cwd))
             throw new ConnectException(ConnectCode.InvalidArgument, $"The working directory '{cwd}' does not exist.");
+        if (request.Args.Any(a => a.Contains('\0')) || request.Command.Contains('\0'))
+            throw new ConnectException(ConnectCode.InvalidArgument, "The command or an argument contains a NUL character, which no program can receive.");
+        if (request.Env.Keys.Any(k => k.Length == 0 || k.Contains('=') || k.Contains('\0')) || request.Env.Values.Any(v => v.Contains('\0')))
+            throw new ConnectException(ConnectCode.InvalidArgument, "An environment variable's name is empty or holds '=' or NUL, or its value holds NUL.");
 
         var start = new ProcessStartInfo("setsid")
         {
