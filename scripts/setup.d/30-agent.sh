@@ -13,7 +13,7 @@ if [ ! -x "$cached" ]; then
   mkdir -p "$WRENN_CACHE/agent"
   rm -rf "$tmp"
   dotnet publish guest/Wrenn.Guest.Agent/Wrenn.Guest.Agent.csproj -c Release -r linux-x64 -o "$tmp" -nologo -v quiet \
-    -p:DebugType=none -p:StripSymbols=true > "$WRENN_CACHE/agent/publish.log" 2>&1 \
+    -p:DebugType=none -p:StripSymbols=true -p:InformationalVersion="1.0.0-src.$key" -p:IncludeSourceRevisionInInformationalVersion=false > "$WRENN_CACHE/agent/publish.log" 2>&1 \
     || { grep -E 'error' "$WRENN_CACHE/agent/publish.log" >&2; echo "agent: publish failed (log: $WRENN_CACHE/agent/publish.log)" >&2; exit 1; }
   mkdir -p "$(dirname "$cached")"
   install -m 0755 "$tmp/wrenn-agent" "$cached"

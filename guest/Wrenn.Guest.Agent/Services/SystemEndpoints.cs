@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using Wrenn.Guest.Protocol;
 using Wrenn.Guest.Protocol.Connect;
 using Wrenn.Guest.Protocol.V1;
@@ -10,12 +11,18 @@ internal static class SystemEndpoints
 {
     private const string PtpClock = "/dev/ptp0";
 
+    // scripts/setup.d/30-agent.sh stamps the hash of the agent's sources in here, so the silo can
+    // tell which build runs in an image.
+    private static readonly string Version =
+        typeof(SystemEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(SystemEndpoints).Assembly.GetName().Version?.ToString() ?? "0";
+
     /// <param name="uptime">Started with the agent; monotonic, so SetTime does not change the uptime.</param>
     public static void Map(ConnectServer server, Stopwatch uptime)
     {
         server.Unary(AgentEndpoint.System.Health, HealthRequest.Parser, (_, _) => Task.FromResult(new HealthResponse
         {
-            Version = typeof(SystemEndpoints).Assembly.GetName().Version?.ToString() ?? "0",
+            Version = Version,
             UptimeMs = uptime.ElapsedMilliseconds,
             HasPtpClock = File.Exists(PtpClock),
             Hostname = Environment.MachineName,
