@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Wrenn.Abstractions.Memory;
 using Wrenn.Abstractions.Vmm;
 using Wrenn.Guest.Protocol;
 using Wrenn.Guest.Protocol.Connect;
@@ -29,17 +30,23 @@ public sealed partial class SandboxVms
             Directory.CreateDirectory(workDir);
             undo.Push("remove the work folder", () => RemoveWorkDir(workDir));
 
+            MemoryBacking? ram = null;
+            if (memory is not null)
+            {
+                ram = await memory.PrepareBootAsync(sandboxId, size.MemoryMib, workDir, cancellationToken);
+                undo.Push("free the guest memory", () => memory.ReleaseAsync(ram, CancellationToken.None));
+            }
+
             var kernelArgs = GuestKernelArgs.ForNetwork(slot, hostname: "wrenn").Concat(clock?.KernelArgs ?? []).ToList();
-            var spec = new VmSpec(sandboxId, size.Vcpus, size.MemoryMib, image.Kernel, disk, slot, Memory: null, kernelArgs, workDir);
+            var spec = new VmSpec(sandboxId, size.Vcpus, size.MemoryMib, image.Kernel, disk, slot, ram, kernelArgs, workDir);
             var vm = await vmm.BootAsync(spec, cancellationToken);
             undo.Push("stop the VM", () => vmm.StopAsync(vm, CancellationToken.None));
 
-            var created = new SandboxVm(sandboxId, vm, disk, slot, workDir);
+            var created = new SandboxVm(sandboxId, vm, disk, slot, workDir, ram);
             using (var agent = created.Agent())
             {
                 await WaitForAgentAsync(agent, vm, cancellationToken);
-                if (clock is not null)
-                    await clock.SyncAsync(new AgentGuestControl(sandboxId, agent), cancellationToken);
+                await SettleGuestAsync(sandboxId, agent, restored: false, cancellationToken);
             }
             undo.Commit();
             LogCreated(sandboxId, clockStarted.ElapsedMilliseconds);

@@ -27,7 +27,10 @@ public sealed partial class SandboxVms
         await Step(() => vmm.StopAsync(sandbox.Vm, cancellationToken));
         await Step(() => storage.ReleaseAsync(sandbox.Disk, cancellationToken));
         await Step(() => network.ReleaseAsync(sandbox.Network, cancellationToken));
+        if (sandbox.Memory is { } ram && memory is not null)
+            await Step(() => memory.ReleaseAsync(ram, cancellationToken));
         await Step(() => RemoveWorkDir(sandbox.WorkDir));
+        await Step(() => RemoveWorkDir(SnapshotDirFor(sandbox.SandboxId)));
         LogDestroyed(sandbox.SandboxId, failures.Count);
         if (failures.Count > 0)
             throw new AggregateException($"Destroying {sandbox.SandboxId} left something behind; the reconciler will remove it.", failures);
@@ -35,4 +38,17 @@ public sealed partial class SandboxVms
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} destroyed ({Failures} step(s) failed)")]
     private partial void LogDestroyed(string sandboxId, int failures);
+}
+
+public sealed partial class SandboxVms
+{
+    /// <summary>Destroys a paused sandbox: its disk and its snapshot files (memory included) go.</summary>
+    public async Task DestroyPausedAsync(PausedSandboxVm paused, CancellationToken cancellationToken)
+    {
+        await storage.ReleaseAsync(paused.Disk, cancellationToken);
+        foreach (var file in paused.Snapshot.MemoryFiles)
+            File.Delete(file);
+        await RemoveWorkDir(paused.Snapshot.Directory);
+        LogDestroyed(paused.SandboxId, 0);
+    }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Wrenn.Abstractions.Clock;
+using Wrenn.Abstractions.Memory;
 using Wrenn.Abstractions.Network;
 using Wrenn.Abstractions.Plugins;
 using Wrenn.Abstractions.Storage;
@@ -18,11 +19,24 @@ public sealed partial class SandboxVms(
     INetwork network,
     PluginHost host,
     ILogger<SandboxVms> logger,
-    IGuestClock? clock = null)
+    IGuestClock? clock = null,
+    IMemoryBackend? memory = null)
 {
     /// <summary>How long a booting guest gets to answer: VMs run under emulation on some hosts (seconds, not milliseconds).</summary>
     public TimeSpan AgentReadyTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
     /// <summary>A VM's own folder: console log, QMP socket, pid file. Short, as sockets in it must stay under 108 bytes.</summary>
     public string WorkDirFor(string sandboxId) => Path.Combine(host.RuntimeDir, "vms", sandboxId);
+
+    /// <summary>Where a paused sandbox's snapshot lives (durable: it must survive a host reboot).</summary>
+    public string SnapshotDirFor(string sandboxId) => Path.Combine(host.DataDir, "snapshots", sandboxId);
+
+    /// <summary>After every boot and restore: the clock is set, the RNG reseeded (clones must diverge).</summary>
+    private async Task SettleGuestAsync(string sandboxId, Wrenn.Guest.Protocol.AgentClient agent, bool restored, CancellationToken cancellationToken)
+    {
+        if (restored)
+            await agent.ReseedRandomAsync(System.Security.Cryptography.RandomNumberGenerator.GetBytes(64), cancellationToken);
+        if (clock is not null)
+            await clock.SyncAsync(new AgentGuestControl(sandboxId, agent), cancellationToken);
+    }
 }

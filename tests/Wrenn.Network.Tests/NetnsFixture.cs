@@ -42,5 +42,6 @@ public sealed class NetnsFixture : IAsyncLifetime
     {
         foreach (var (network, slot) in _allocated)
             await network.ReleaseAsync(slot, CancellationToken.None);
+        TestPrefix.Retire(Owner);
     }
 }

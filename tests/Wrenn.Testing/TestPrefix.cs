@@ -29,6 +29,9 @@ public static class TestPrefix
         return owner;
     }
 
+    /// <summary>Unregisters an owner whose objects the fixture has removed.</summary>
+    public static void Retire(string owner) => File.Delete(Path.Combine(OwnersFolder, owner));
+
     /// <summary>Whether the process that registered <paramref name="owner"/> still runs.</summary>
     public static bool IsLive(string owner)
     {

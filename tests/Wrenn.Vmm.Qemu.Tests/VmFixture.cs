@@ -52,5 +52,6 @@ public sealed class VmFixture : IAsyncLifetime
             await Network.ReleaseAsync(slot, CancellationToken.None);
         if (Directory.Exists(Host.RuntimeDir))
             Directory.Delete(Host.RuntimeDir, recursive: true);
+        TestPrefix.Retire(Owner);
     }
 }

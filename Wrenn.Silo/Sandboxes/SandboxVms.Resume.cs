@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Wrenn.Abstractions.Memory;
+using Wrenn.Abstractions.Vmm;
+
+namespace Wrenn.Silo.Sandboxes;
+
+public sealed partial class SandboxVms
+{
+    /// <summary>
+    /// network.Allocate → storage.Attach → memory.PrepareRestore → vmm.Restore → wait for the agent
+    /// → RNG reseeded, clock set. The guest comes back with its processes and files as they were;
+    /// the silo talks to it over fresh connections. A failure undoes what was acquired and leaves
+    /// the sandbox paused.
+    /// </summary>
+    public async Task<SandboxVm> ResumeAsync(PausedSandboxVm paused, GuestImage image, CancellationToken cancellationToken)
+    {
+        var undo = new UndoStack(logger);
+        var timings = Stopwatch.StartNew();
+        var steps = new List<string>();
+        void Step(string name)
+        {
+            steps.Add($"{name} {timings.ElapsedMilliseconds} ms");
+            timings.Restart();
+        }
+
+        try
+        {
+            var sandboxId = paused.SandboxId;
+            var slot = await network.AllocateAsync(sandboxId, cancellationToken);
+            undo.Push("release the network slot", () => network.ReleaseAsync(slot, CancellationToken.None));
+            var disk = await storage.AttachAsync(paused.Disk, cancellationToken);
+            undo.Push("detach the disk", () => storage.DetachAsync(disk, CancellationToken.None));
+            var workDir = WorkDirFor(sandboxId);
+            Directory.CreateDirectory(workDir);
+            undo.Push("remove the work folder", () => RemoveWorkDir(workDir));
+            MemoryBacking? ram = memory is null ? null : await memory.PrepareRestoreAsync(sandboxId, paused.Snapshot, workDir, cancellationToken);
+            Step("prepare");
+
+            var kernelArgs = GuestKernelArgs.ForNetwork(slot, hostname: "wrenn").Concat(clock?.KernelArgs ?? []).ToList();
+            var spec = new VmSpec(sandboxId, paused.Snapshot.Vcpus, paused.Snapshot.MemoryMib, image.Kernel, disk, slot, ram, kernelArgs, workDir);
+            var vm = await vmm.RestoreAsync(spec, paused.Snapshot, cancellationToken);
+            undo.Push("stop the VM", () => vmm.StopAsync(vm, CancellationToken.None));
+            Step("restore");
+
+            var resumed = new SandboxVm(sandboxId, vm, disk, slot, workDir, ram);
+            using (var agent = resumed.Agent())
+            {
+                await WaitForAgentAsync(agent, vm, cancellationToken);
+                Step("agent");
+                await SettleGuestAsync(sandboxId, agent, restored: true, cancellationToken);
+                Step("clock and rng");
+            }
+            undo.Commit();
+            // The state file is spent; the memory file now backs the running VM again.
+            File.Delete(paused.Snapshot.StateFile);
+            LogResumed(sandboxId, string.Join(", ", steps));
+            return resumed;
+        }
+        catch
+        {
+            await undo.UndoAllAsync();
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} resumed ({Timings})")]
+    private partial void LogResumed(string sandboxId, string timings);
+}

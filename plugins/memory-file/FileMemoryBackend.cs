@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Logging;
+using Wrenn.Abstractions.Memory;
+using Wrenn.Abstractions.Plugins;
+using Wrenn.Abstractions.Vmm;
+
+namespace Wrenn.Plugins.Memory.File;
+
+/// <summary>
+/// Guest RAM lives in a file of its own sandbox, mapped shared: the guest's writes reach the file
+/// through the page cache, so a pause saves only device state (the VMM skips shared RAM with
+/// x-ignore-shared) and its cost follows what the guest dirtied, not its size. A resume maps the
+/// same file again and the kernel loads each page on first touch, so a resumed guest's resident
+/// memory grows with what it uses. See docs/ARCHITECTURE.md ("Memory") for why this mechanism.
+/// </summary>
+public sealed partial class FileMemoryBackend(PluginHost host, ILogger<FileMemoryBackend> logger) : IMemoryBackend
+{
+    public string Name => "file";
+
+    private string Directory => Path.Combine(host.DataDir, "memory");
+
+    public Task<MemoryBacking> PrepareBootAsync(string sandboxId, int memoryMib, string workDir, CancellationToken cancellationToken)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var path = Path.Combine(Directory, $"{host.OwnerPrefix}-{sandboxId}.ram");
+        // Sparse: blocks are allocated as the guest writes them.
+        using (var file = new FileStream(path, FileMode.Create, FileAccess.Write))
+            file.SetLength((long)memoryMib * 1024 * 1024);
+        LogPrepared(sandboxId, path, memoryMib);
+        return Task.FromResult(Backing(path));
+    }
+
+    public Task<MemoryBacking> PrepareRestoreAsync(string sandboxId, SnapshotFiles snapshot, string workDir, CancellationToken cancellationToken)
+    {
+        var path = snapshot.MemoryFiles.FirstOrDefault()
+            ?? throw new InvalidOperationException($"The snapshot in {snapshot.Directory} holds no memory file; it was not taken with the file memory plugin.");
+        if (!System.IO.File.Exists(path))
+            throw new FileNotFoundException($"The memory file of {sandboxId}'s snapshot ('{path}') is gone; the sandbox cannot be resumed.", path);
+        return Task.FromResult(Backing(path));
+    }
+
+    public Task<SnapshotFiles> CompleteSnapshotAsync(MemoryBacking backing, SnapshotFiles written, CancellationToken cancellationToken) =>
+        Task.FromResult(written with { MemoryFiles = [backing.Path!] });
+
+    public Task ReleaseAsync(MemoryBacking backing, CancellationToken cancellationToken)
+    {
+        if (backing.Path is { } path)
+            System.IO.File.Delete(path);
+        return Task.CompletedTask;
+    }
+
+    private static MemoryBacking Backing(string path) =>
+        new(MemoryBackingKind.File, path, Shared: true, new Dictionary<string, string>());
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Memory of {SandboxId}: {MemoryMib} MiB in {Path}")]
+    private partial void LogPrepared(string sandboxId, string path, int memoryMib);
+}

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Wrenn.Abstractions.Plugins;
+using Wrenn.Guest.Protocol;
+using Wrenn.Plugins.Clock.Chrony;
+using Wrenn.Plugins.Memory.File;
+using Wrenn.Silo.Sandboxes;
+using Wrenn.Testing;
+
+namespace Wrenn.Vmm.Qemu.Tests;
+
+/// <summary>
+/// Pause to disk and resume, on real QEMU VMs with guest RAM in a file (memory-file plugin) and the
+/// guest clock set from the host after every restore (clock-chrony; TCG guests have no PTP clock).
+/// </summary>
+public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixture>
+{
+    private readonly CancellationToken Ct = new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token;
+
+    private SandboxVms Vms() => new(fixture.Vmm, fixture.Storage, fixture.Network, fixture.Host, NullLogger<SandboxVms>.Instance,
+        new ChronyGuestClock(Options.Create(new ChronyOptions()), NullLogger<ChronyGuestClock>.Instance),
+        new FileMemoryBackend(fixture.Host, NullLogger<FileMemoryBackend>.Instance));
+
+    [Fact]
+    public async Task A_running_process_keeps_counting_across_a_pause_and_the_clock_is_right_after_resume()
+    {
+        var vms = Vms();
+        SandboxVm sandbox;
+        using (await MachineGate.EnterAsync())
+            sandbox = await vms.CreateAsync(Grains.Ids.SandboxId.New().ToString(), fixture.Image, new VmSize(1, 256), Ct);
+        PausedSandboxVm? paused = null;
+        try
+        {
+            using (var agent = sandbox.Agent())
+            {
+                // A counter in its own session, so it outlives the exec that started it.
+                await agent.ExecAsync("sh", ["-c", "setsid python3 -c \"import time\ni=0\nwhile True:\n i+=1; open('/root/counter','w').write(str(i)); time.sleep(0.1)\" >/dev/null 2>&1 &"], Ct);
+                await agent.WriteAllBytesAsync("/root/before-pause.txt", "kept"u8.ToArray(), Ct);
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            var (startCount, startAt) = await ReadCounterAsync(sandbox);
+            await Task.Delay(TimeSpan.FromSeconds(4), Ct);
+            var (beforeCount, beforeAt) = await ReadCounterAsync(sandbox);
+            var rate = (beforeCount - startCount) / (beforeAt - startAt).TotalSeconds;
+            Assert.True(rate > 1, $"the counter barely runs ({rate:0.0}/s)");
+
+            using (await MachineGate.EnterAsync())
+                paused = await vms.PauseAsync(sandbox, Ct);
+            var pausedAt = Stopwatch.StartNew();
+
+            // Paused: no VMM process, no namespace; only files remain.
+            Assert.DoesNotContain(await fixture.Vmm.DiscoverAsync(fixture.Owner, Ct), v => v.SandboxId == sandbox.SandboxId);
+            Assert.DoesNotContain(await fixture.Network.DiscoverAsync(fixture.Owner, Ct), s => s.SandboxId == sandbox.SandboxId);
+            Assert.False(Directory.Exists(sandbox.WorkDir));
+            Assert.True(File.Exists(paused.Snapshot.StateFile));
+
+            await Task.Delay(TimeSpan.FromSeconds(5), Ct);
+            using (await MachineGate.EnterAsync())
+                sandbox = await vms.ResumeAsync(paused, fixture.Image, Ct);
+            var pauseLength = pausedAt.Elapsed;
+            paused = null;
+
+            await WithConsole(sandbox, async () =>
+            {
+                using var agent = sandbox.Agent();
+                var guestNow = await agent.GetTimeAsync(Ct);
+                Assert.InRange((guestNow - DateTimeOffset.UtcNow).Duration(), TimeSpan.Zero, TimeSpan.FromSeconds(1));
+                Assert.Equal("kept", System.Text.Encoding.UTF8.GetString(await agent.ReadAllBytesAsync("/root/before-pause.txt", Ct)));
+
+                await Task.Delay(TimeSpan.FromSeconds(4), Ct);
+                var (afterCount, afterAt) = await ReadCounterAsync(sandbox);
+                var running = (afterAt - beforeAt) - pauseLength;
+                var expected = rate * running.TotalSeconds;
+                var counted = afterCount - beforeCount;
+                Assert.InRange(counted, expected * 0.8, expected * 1.2);
+
+                // Still right after 30 s of running (the clock plugin keeps TCG guests in step).
+                await Task.Delay(TimeSpan.FromSeconds(30), Ct);
+                Assert.InRange((await agent.GetTimeAsync(Ct) - DateTimeOffset.UtcNow).Duration(), TimeSpan.Zero, TimeSpan.FromSeconds(1));
+            });
+        }
+        finally
+        {
+            if (paused is not null)
+                await vms.DestroyPausedAsync(paused, CancellationToken.None);
+            else
+                await vms.DestroyAsync(sandbox, CancellationToken.None);
+        }
+        Assert.False(Directory.Exists(vms.SnapshotDirFor(sandbox.SandboxId)), "destroy must remove the snapshot files");
+    }
+
+    [Fact]
+    public async Task A_memory_region_checksums_the_same_after_every_restore_and_a_resumed_guest_loads_pages_lazily()
+    {
+        var vms = Vms();
+        SandboxVm sandbox;
+        using (await MachineGate.EnterAsync())
+            sandbox = await vms.CreateAsync(Grains.Ids.SandboxId.New().ToString(), fixture.Image, new VmSize(1, 1024), Ct);
+        PausedSandboxVm? paused = null;
+        try
+        {
+            string expected;
+            using (var agent = sandbox.Agent())
+            {
+                // 64 MiB of random bytes held in a guest process's memory (and a checksum of them).
+                await agent.ExecAsync("sh", ["-c", "setsid python3 -c \"import os,hashlib,time\nb=bytearray(os.urandom(64*1024*1024))\nopen('/root/sum','w').write(hashlib.sha256(b).hexdigest())\nwhile True:\n time.sleep(0.5); open('/root/sum-now','w').write(hashlib.sha256(b).hexdigest())\" >/dev/null 2>&1 &"], Ct);
+                expected = await WaitForFileAsync(agent, "/root/sum");
+            }
+            for (var round = 0; round < 3; round++)
+            {
+                using (await MachineGate.EnterAsync())
+                {
+                    paused = await vms.PauseAsync(sandbox, Ct);
+                    sandbox = await vms.ResumeAsync(paused, fixture.Image, Ct);
+                    paused = null;
+                }
+                if (round == 0)
+                {
+                    // Right after a restore only what the guest touched is resident, far below its 1 GiB.
+                    var rssKib = ResidentKib(sandbox.Vm.Pid);
+                    Assert.True(rssKib < 512 * 1024, $"resident {rssKib} KiB right after resume");
+                }
+                await WithConsole(sandbox, async () =>
+                {
+                    using var agent = sandbox.Agent();
+                    await agent.RemoveAsync("/root/sum-now", false, Ct).ContinueWith(_ => { }, TaskScheduler.Default);
+                    Assert.Equal(expected, await WaitForFileAsync(agent, "/root/sum-now"));
+                });
+            }
+        }
+        finally
+        {
+            if (paused is not null)
+                await vms.DestroyPausedAsync(paused, CancellationToken.None);
+            else
+                await vms.DestroyAsync(sandbox, CancellationToken.None);
+        }
+    }
+
+    private async Task<(long Count, DateTime At)> ReadCounterAsync(SandboxVm sandbox)
+    {
+        using var agent = sandbox.Agent();
+        var text = System.Text.Encoding.UTF8.GetString(await agent.ReadAllBytesAsync("/root/counter", Ct));
+        return (long.Parse(text.Trim(), CultureInfo.InvariantCulture), DateTime.UtcNow);
+    }
+
+    private async Task<string> WaitForFileAsync(AgentClient agent, string path)
+    {
+        for (var i = 0; i < 240; i++)
+        {
+            try
+            {
+                var text = System.Text.Encoding.UTF8.GetString(await agent.ReadAllBytesAsync(path, Ct)).Trim();
+                if (text.Length == 64)
+                    return text;
+            }
+            catch (Wrenn.Guest.Protocol.Connect.ConnectException e) when (e.Code == Wrenn.Guest.Protocol.Connect.ConnectCode.NotFound)
+            {
+            }
+            await Task.Delay(250, Ct);
+        }
+        throw new TimeoutException($"{path} never appeared in the guest");
+    }
+
+    private static long ResidentKib(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+    }
+
+    private static async Task WithConsole(SandboxVm sandbox, Func<Task> assertions)
+    {
+        try
+        {
+            await assertions();
+        }
+        catch (Exception e)
+        {
+            var console = File.Exists(sandbox.Vm.ConsoleLogPath) ? await File.ReadAllTextAsync(sandbox.Vm.ConsoleLogPath) : "(no console log)";
+            throw new Xunit.Sdk.XunitException($"{e.Message}\n--- guest console of {sandbox.SandboxId} ---\n{console}", e);
+        }
+    }
+}
