@@ -12,7 +12,15 @@ namespace Wrenn.Guest.Tests;
 /// </summary>
 public sealed class AgentProcessFixture : IAsyncLifetime
 {
+    private readonly string[] _launcher;
     private Process? _process;
+
+    public AgentProcessFixture() => _launcher = [];
+
+    private AgentProcessFixture(string[] launcher) => _launcher = launcher;
+
+    /// <summary>Runs the agent under <paramref name="launcher"/>, e.g. <c>tini -s -g --</c> as the guest init does.</summary>
+    public static AgentProcessFixture Under(params string[] launcher) => new(launcher);
 
     public int Port { get; private set; }
 
@@ -26,8 +34,9 @@ public sealed class AgentProcessFixture : IAsyncLifetime
         if (!File.Exists(binary))
             throw new FileNotFoundException($"The agent binary {binary} is missing: run scripts/setup (it publishes the agent).");
         Port = FreePort();
-        var start = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "--port", Port.ToString(), "--listen", "127.0.0.1" })
+        string[] command = [.. _launcher, binary, "--port", Port.ToString(), "--listen", "127.0.0.1"];
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in command.Skip(1))
             start.ArgumentList.Add(arg);
         _process = Process.Start(start)!;
         _process.BeginErrorReadLine();

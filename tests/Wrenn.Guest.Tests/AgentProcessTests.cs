@@ -246,11 +246,14 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
         Assert.DoesNotContain(await client.ListProcessesAsync(Ct), p => p.Tag == tag);
     }
 
-    [Fact]
-    public async Task Stopping_the_agent_kills_the_process_groups_it_started()
+    [Theory]
+    [InlineData("directly")]
+    [InlineData("under tini, as in the guest")]
+    public async Task Stopping_the_agent_kills_the_process_groups_it_started(string how)
     {
-        // An agent of its own: this test stops it.
-        var own = new AgentProcessFixture();
+        // An agent of its own: this test stops it. Under tini the SIGTERM goes to tini, which
+        // forwards it to the agent (-g: to its process group) and exits when the agent does.
+        var own = how == "directly" ? new AgentProcessFixture() : AgentProcessFixture.Under("tini", "-s", "-g", "--");
         await own.InitializeAsync();
         try
         {
