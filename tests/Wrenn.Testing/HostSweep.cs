@@ -22,6 +22,7 @@ public static class HostSweep
             await SweepLinksAsync(cancellationToken);
             await SweepNftAsync(cancellationToken);
             SweepSlotFiles();
+            await SweepMountsAsync(cancellationToken);
             SweepOwnerFiles();
         }
         finally
@@ -124,6 +125,20 @@ public static class HostSweep
             catch (IOException)
             {
                 // freed meanwhile
+            }
+        }
+    }
+
+    /// <summary>Small tmpfs mounts that tests make under /run/wrenn to fill a disk on purpose.</summary>
+    private static async Task SweepMountsAsync(CancellationToken ct)
+    {
+        foreach (var line in File.ReadLines("/proc/mounts"))
+        {
+            var mountPoint = line.Split(' ')[1];
+            if (mountPoint.StartsWith("/run/wrenn/" + TestPrefix.Family, StringComparison.Ordinal) && Leaked(Path.GetFileName(mountPoint)))
+            {
+                await HostCommand.TryRunAsync("umount", [mountPoint], ct);
+                Directory.Delete(mountPoint, recursive: true);
             }
         }
     }

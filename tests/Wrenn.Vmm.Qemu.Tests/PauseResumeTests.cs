@@ -139,6 +139,43 @@ public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixtur
         }
     }
 
+    [Fact]
+    public async Task A_pause_that_fails_midway_leaves_the_sandbox_running_not_half_paused()
+    {
+        // Snapshots go to a 16 KiB tmpfs: the device state (≈50 KB) does not fit, as on a full disk.
+        var full = Path.Combine("/run/wrenn", fixture.Owner + "-full");
+        Directory.CreateDirectory(full);
+        await HostCommand.RunAsync("mount", ["-t", "tmpfs", "-o", "size=16k", "tmpfs", full], CancellationToken.None);
+        try
+        {
+            var cramped = fixture.Host with { DataDir = full };
+            var vms = new SandboxVms(fixture.Vmm, fixture.Storage, fixture.Network, cramped, NullLogger<SandboxVms>.Instance,
+                memory: new FileMemoryBackend(fixture.Host, NullLogger<FileMemoryBackend>.Instance));
+            SandboxVm sandbox;
+            using (await MachineGate.EnterAsync())
+                sandbox = await vms.CreateAsync(Grains.Ids.SandboxId.New().ToString(), fixture.Image, new VmSize(1, 256), Ct);
+            try
+            {
+                await Assert.ThrowsAsync<Wrenn.Abstractions.Vmm.VmmException>(() => vms.PauseAsync(sandbox, Ct));
+                Assert.False(Directory.Exists(vms.SnapshotDirFor(sandbox.SandboxId)), "the partial snapshot is left");
+                await WithConsole(sandbox, async () =>
+                {
+                    using var agent = sandbox.Agent();
+                    Assert.Equal("still here\n", (await agent.ExecAsync("echo", ["still here"], Ct)).StdoutText);
+                });
+            }
+            finally
+            {
+                await vms.DestroyAsync(sandbox, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            await HostCommand.TryRunAsync("umount", [full], CancellationToken.None);
+            Directory.Delete(full, recursive: true);
+        }
+    }
+
     private async Task<(long Count, DateTime At)> ReadCounterAsync(SandboxVm sandbox)
     {
         using var agent = sandbox.Agent();
