@@ -22,6 +22,20 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
         Assert.Equal("err\n", result.StderrText);
     }
 
+    [Theory]
+    [InlineData("exit 130", 130, 0)]
+    [InlineData("exit 255", 255, 0)]
+    [InlineData("kill -KILL $$", 137, 9)]
+    [InlineData("kill -TERM $$", 143, 15)]
+    // SIGPIPE is ignored in the agent (the .NET runtime does that); the command must get it back at its default.
+    [InlineData("kill -PIPE $$", 141, 13)]
+    public async Task An_exit_status_and_a_death_by_signal_are_told_apart(string script, int exitCode, int signal)
+    {
+        using var client = agent.NewClient();
+        var result = await client.ExecAsync("sh", ["-c", script], Ct);
+        Assert.Equal((exitCode, signal), (result.ExitCode, result.Signal));
+    }
+
     [Fact]
     public async Task Output_arrives_before_the_process_exits()
     {

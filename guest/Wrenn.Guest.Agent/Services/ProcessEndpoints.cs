@@ -18,11 +18,11 @@ internal static class ProcessEndpoints
                 throw new ConnectException(ConnectCode.FailedPrecondition, $"Process {request.Pid} was started without stdin = true.");
             try
             {
-                var stdin = running.Process.StandardInput.BaseStream;
+                var stdin = running.Process.StandardInput;
                 await stdin.WriteAsync(request.Data.Memory, call.CancellationToken);
                 await stdin.FlushAsync(call.CancellationToken);
                 if (request.Close)
-                    running.Process.StandardInput.Close();
+                    running.Process.StandardInput.Dispose();
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
             {

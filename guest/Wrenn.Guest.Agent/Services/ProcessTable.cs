@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
@@ -9,19 +8,22 @@ using Wrenn.Guest.Protocol.V1;
 namespace Wrenn.Guest.Agent.Services;
 
 /// <summary>
-/// The processes this agent started. Each runs in its own session and process group (through
-/// setsid, which execs in place, so the pid is also the group id), so that a signal or a kill on
-/// cancel reaches everything the command started.
+/// The processes this agent started. Each runs in its own session and process group (posix_spawn
+/// with POSIX_SPAWN_SETSID, so the pid is also the group id), so that a signal or a kill on cancel
+/// reaches everything the command started; the agent reaps them itself (<see cref="SpawnedProcess"/>).
 /// </summary>
 internal sealed partial class ProcessTable(ILogger<ProcessTable> logger)
 {
     public const string StandardPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private const int ReadBufferBytes = 32 * 1024;
     private const int SigKill = 9;
+    private const int EPerm = 1;
+    private const int ENoent = 2;
+    private const int EAcces = 13;
 
     private readonly ConcurrentDictionary<int, RunningProcess> _running = new();
 
-    public sealed record RunningProcess(Process Process, StartRequest Request, ChannelReader<ProcessEvent> Events);
+    public sealed record RunningProcess(SpawnedProcess Process, StartRequest Request, ChannelReader<ProcessEvent> Events);
 
     public RunningProcess Start(StartRequest request)
     {
@@ -43,43 +45,41 @@ internal sealed partial class ProcessTable(ILogger<ProcessTable> logger)
         if (request.Env.Keys.Any(k => k.Length == 0 || k.Contains('=') || k.Contains('\0')) || request.Env.Values.Any(v => v.Contains('\0')))
             throw new ConnectException(ConnectCode.InvalidArgument, "An environment variable's name is empty or holds '=' or NUL, or its value holds NUL.");
 
-        var start = new ProcessStartInfo("setsid")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = cwd,
-        };
+        var argv = new List<string>();
         if (user != "root")
         {
-            // runuser (util-linux) switches uid, gids and supplementary groups, then execs in place.
-            start.ArgumentList.Add("runuser");
-            start.ArgumentList.Add("-u");
-            start.ArgumentList.Add(user);
-            start.ArgumentList.Add("--");
+            // runuser (util-linux) switches uid, gids and supplementary groups, then runs the command.
+            argv.AddRange(["-u", user, "--", program]);
+            program = Resolve("runuser", StandardPath)
+                ?? throw new ConnectException(ConnectCode.FailedPrecondition, "runuser (util-linux) is missing in the guest: it is needed to run commands as another user.");
         }
-        start.ArgumentList.Add(program);
-        foreach (var arg in request.Args)
-            start.ArgumentList.Add(arg);
-        start.Environment["PATH"] = path;
-        start.Environment["HOME"] = home;
-        start.Environment["USER"] = user;
-        start.Environment.TryAdd("LANG", "C.UTF-8");
+        argv.AddRange(request.Args);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+            environment[(string)variable.Key] = (string?)variable.Value ?? "";
+        environment["PATH"] = path;
+        environment["HOME"] = home;
+        environment["USER"] = user;
+        environment.TryAdd("LANG", "C.UTF-8");
         foreach (var (key, value) in request.Env)
-            start.Environment[key] = value;
+            environment[key] = value;
 
-        Process process;
+        SpawnedProcess process;
         try
         {
-            process = Process.Start(start) ?? throw new InvalidOperationException("no process");
+            process = SpawnedProcess.Start(program, argv, environment, cwd);
         }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        catch (SpawnException e)
         {
-            throw new ConnectException(ConnectCode.FailedPrecondition, $"Could not start '{request.Command}': {e.Message}");
+            throw new ConnectException(e.Errno switch
+            {
+                EAcces or EPerm => ConnectCode.PermissionDenied,
+                ENoent => ConnectCode.NotFound,
+                _ => ConnectCode.FailedPrecondition,
+            }, $"Could not start '{request.Command}': {e.Message}");
         }
         if (!request.Stdin)
-            process.StandardInput.Close();
+            process.StandardInput.Dispose();
 
         // Bounded: a caller that reads slowly slows the pumps, and the pipes then slow the process.
         var events = Channel.CreateBounded<ProcessEvent>(new BoundedChannelOptions(64) { SingleReader = true });
@@ -130,12 +130,9 @@ internal sealed partial class ProcessTable(ILogger<ProcessTable> logger)
         try
         {
             await Task.WhenAll(
-                PumpStreamAsync(process.StandardOutput.BaseStream, events, stdout: true),
-                PumpStreamAsync(process.StandardError.BaseStream, events, stdout: false));
-            await process.WaitForExitAsync();
-            var code = process.ExitCode;
-            // .NET reports a death by signal N as 128 + N.
-            var signal = code is > 128 and <= 128 + 64 ? code - 128 : 0;
+                PumpStreamAsync(process.StandardOutput, events, stdout: true),
+                PumpStreamAsync(process.StandardError, events, stdout: false));
+            var (code, signal) = await process.Exited;
             LogExited(process.Id, code, signal);
             await events.WriteAsync(new ProcessEvent { Exited = new Exited { ExitCode = code, Signal = signal } });
         }
@@ -148,6 +145,9 @@ internal sealed partial class ProcessTable(ILogger<ProcessTable> logger)
         finally
         {
             _running.TryRemove(process.Id, out _);
+            process.StandardInput.Dispose();
+            process.StandardOutput.Dispose();
+            process.StandardError.Dispose();
         }
         events.TryComplete();
     }
