@@ -213,6 +213,25 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
     }
 
     [Fact]
+    public async Task A_file_that_is_not_executable_is_permission_denied()
+    {
+        using var client = agent.NewClient();
+        var file = Path.Combine(Path.GetTempPath(), $"wt-noexec-{Guid.NewGuid():N}");
+        try
+        {
+            await File.WriteAllTextAsync(file, "#!/bin/sh\necho should not run\n", Ct);
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            var error = await Assert.ThrowsAsync<ConnectException>(() => client.ExecAsync(file, null, Ct));
+            Assert.Equal(ConnectCode.PermissionDenied, error.Code);
+            Assert.Contains(file, error.Message);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task A_missing_working_directory_is_an_invalid_argument()
     {
         using var client = agent.NewClient();
