@@ -67,4 +67,17 @@ public class VmmException : Exception
 
     /// <summary>The last lines of the guest console, if there were any.</summary>
     public string? ConsoleTail { get; init; }
+
+    /// <summary>The last <paramref name="lines"/> lines of a console log, or "" when there is none.</summary>
+    public static string TailOf(string consoleLogPath, int lines = 30)
+    {
+        try
+        {
+            return string.Join('\n', File.ReadLines(consoleLogPath).TakeLast(lines));
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
 }

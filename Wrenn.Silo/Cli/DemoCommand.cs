@@ -1,11 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Wrenn.Abstractions.Plugins;
-using Wrenn.Plugins.Network.Netns;
-using Wrenn.Plugins.Storage.Qcow2;
-using Wrenn.Plugins.Vmm.Qemu;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Cli;
@@ -36,12 +32,7 @@ internal static class DemoCommand
         var owner = "wd" + RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz0123456789", 4);
         var runtimeDir = Path.Combine(WrennPaths.MachineRuntimeDir, owner);
         var host = new PluginHost(owner, runtimeDir, runtimeDir, WrennPaths.MachineRuntimeDir, WrennPaths.CacheDir);
-        var vms = new SandboxVms(
-            new QemuVmm(Options.Create(new QemuOptions()), host, loggers.CreateLogger<QemuVmm>()),
-            new Qcow2Storage(Options.Create(new Qcow2Options()), host, loggers.CreateLogger<Qcow2Storage>()),
-            new NetnsNetwork(Options.Create(new NetnsOptions()), host, loggers.CreateLogger<NetnsNetwork>()),
-            host,
-            loggers.CreateLogger<SandboxVms>());
+        var vms = LocalPlugins.Create(host, loggers).BootOnly(loggers);
         try
         {
             var image = GuestImage.FromDirectory(WrennPaths.ImageDir);

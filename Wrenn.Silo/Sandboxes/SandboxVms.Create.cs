@@ -73,23 +73,11 @@ public sealed partial class SandboxVms
             catch (ConnectException e) when (e.Code is ConnectCode.Unavailable or ConnectCode.DeadlineExceeded)
             {
                 if (await vmm.AdoptAsync(vm, cancellationToken) is null)
-                    throw new VmmException($"The VM of {vm.SandboxId} exited while booting.") { ConsoleTail = ConsoleTail(vm) };
+                    throw new VmmException($"The VM of {vm.SandboxId} exited while booting.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
                 if (deadline.Elapsed > AgentReadyTimeout)
-                    throw new VmmException($"The guest agent of {vm.SandboxId} did not answer within {AgentReadyTimeout.TotalSeconds:0} s at {agent.BaseAddress}.") { ConsoleTail = ConsoleTail(vm) };
+                    throw new VmmException($"The guest agent of {vm.SandboxId} did not answer within {AgentReadyTimeout.TotalSeconds:0} s at {agent.BaseAddress}.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
                 await Task.Delay(250, cancellationToken);
             }
-        }
-    }
-
-    private static string ConsoleTail(VmHandle vm)
-    {
-        try
-        {
-            return string.Join('\n', File.ReadLines(vm.ConsoleLogPath).TakeLast(30));
-        }
-        catch (IOException)
-        {
-            return "";
         }
     }
 

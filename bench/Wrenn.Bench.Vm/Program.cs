@@ -3,12 +3,8 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Wrenn.Abstractions.Plugins;
 using Wrenn.Guest.Protocol.V1;
-using Wrenn.Plugins.Network.Netns;
-using Wrenn.Plugins.Storage.Qcow2;
-using Wrenn.Plugins.Vmm.Qemu;
 using Wrenn.Silo.Sandboxes;
 using Wrenn.Testing;
 
@@ -22,10 +18,7 @@ await HostSweep.RemoveLeftoversAsync();
 var owner = TestPrefix.NewOwner();
 var runtimeDir = Path.Combine("/run/wrenn", owner);
 var host = new PluginHost(owner, runtimeDir, runtimeDir, "/run/wrenn", "/var/cache/wrenn");
-var vmm = new QemuVmm(Options.Create(new QemuOptions()), host, NullLogger<QemuVmm>.Instance);
-var network = new NetnsNetwork(Options.Create(new NetnsOptions()), host, NullLogger<NetnsNetwork>.Instance);
-var storage = new Qcow2Storage(Options.Create(new Qcow2Options()), host, NullLogger<Qcow2Storage>.Instance);
-var vms = new SandboxVms(vmm, storage, network, host, NullLogger<SandboxVms>.Instance);
+var vms = LocalPlugins.Create(host, NullLoggerFactory.Instance).BootOnly(NullLoggerFactory.Instance);
 var image = GuestImage.FromDirectory(RepoPaths.ImageDir);
 
 var toFirstExec = new List<double>();

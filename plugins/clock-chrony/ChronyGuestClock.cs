@@ -28,12 +28,33 @@ public sealed partial class ChronyGuestClock(IOptions<ChronyOptions> options, IL
     {
         if (await guest.HasPtpClockAsync(cancellationToken))
             return TimeSpan.Zero; // chrony follows the PTP clock continuously
-        var before = await guest.GetTimeAsync(cancellationToken);
-        var now = DateTimeOffset.UtcNow;
-        await guest.SetTimeAsync(now, cancellationToken);
-        var offset = now - before;
-        LogSet(guest.SandboxId, offset.TotalMilliseconds);
-        return offset;
+        // A call into a just-restored guest can take a while (emulated, or a loaded host), so the
+        // time sent is advanced by half the measured round trip, then checked and set again if off.
+        var corrected = TimeSpan.Zero;
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var (offset, roundTrip) = await MeasureAsync(guest, cancellationToken);
+            if (attempt == 0)
+                corrected = -offset;
+            if (offset.Duration() <= Tolerance)
+                break;
+            await guest.SetTimeAsync(DateTimeOffset.UtcNow + roundTrip / 2, cancellationToken);
+        }
+        LogSet(guest.SandboxId, corrected.TotalMilliseconds);
+        return corrected;
+    }
+
+    private const int MaxAttempts = 4;
+    private static readonly TimeSpan Tolerance = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The guest clock's offset from the host (guest minus host), judged at the middle of the call.</summary>
+    private static async Task<(TimeSpan Offset, TimeSpan RoundTrip)> MeasureAsync(IGuestControl guest, CancellationToken cancellationToken)
+    {
+        var sent = DateTimeOffset.UtcNow;
+        var guestTime = await guest.GetTimeAsync(cancellationToken);
+        var received = DateTimeOffset.UtcNow;
+        var roundTrip = received - sent;
+        return (guestTime - (sent + roundTrip / 2), roundTrip);
     }
 
     public async Task KeepInSyncAsync(IGuestControl guest, CancellationToken cancellationToken)
@@ -45,6 +66,6 @@ public sealed partial class ChronyGuestClock(IOptions<ChronyOptions> options, IL
             await SyncAsync(guest, cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Guest clock of {SandboxId} set from the host (it was {OffsetMs} ms behind)")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Guest clock of {SandboxId} set from the host (it was {OffsetMs} ms behind the host)")]
     private partial void LogSet(string sandboxId, double offsetMs);
 }

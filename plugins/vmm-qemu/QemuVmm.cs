@@ -65,11 +65,20 @@ public sealed partial class QemuVmm : IVmm
         if (request.Kind != SnapshotKind.Full)
             throw new VmmException("QEMU snapshots are full device-state snapshots; diff snapshots are Firecracker's (use the firecracker VMM).");
         var statePath = Path.Combine(request.Directory, "vmstate");
+        var partialPath = statePath + ".partial";
         var sharedMemory = vm.Properties.TryGetValue("memoryShared", out var shared) && shared == "true";
         await using var qmp = await ConnectAsync(vm, cancellationToken);
         await qmp.ExecuteAsync("migrate-set-capabilities", IgnoreShared(sharedMemory), cancellationToken);
-        await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"exec:cat > '{statePath}'" }, cancellationToken);
+        // QEMU reports a migration into a pipe complete once the pipe took the bytes, even if the
+        // writer then failed (a full disk). So the writer renames its file only after writing all
+        // of it, and only the renamed file counts as a snapshot.
+        await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"exec:cat > '{partialPath}' && mv '{partialPath}' '{statePath}'" }, cancellationToken);
         await WaitForMigrationAsync(qmp, vm, cancellationToken);
+        if (!await WaitForFileAsync(statePath, TimeSpan.FromSeconds(30), cancellationToken))
+        {
+            File.Delete(partialPath);
+            throw new VmmException($"The saved state of {vm.SandboxId} could not be written to {request.Directory}: is its disk full?");
+        }
         var memoryFiles = vm.Properties.TryGetValue("memoryPath", out var memoryPath) && sharedMemory ? new[] { memoryPath } : [];
         return new SnapshotFiles(request.Directory, statePath, memoryFiles, SnapshotKind.Full,
             int.Parse(vm.Properties["memoryMib"], CultureInfo.InvariantCulture),
@@ -124,8 +133,7 @@ public sealed partial class QemuVmm : IVmm
                 }
             }
         }
-        File.Delete(Path.Combine(vm.WorkDir, QmpSocket));
-        File.Delete(Path.Combine(vm.WorkDir, PidFile));
+        DeleteControlFiles(vm.WorkDir);
         LogStopped(vm.SandboxId, vm.Pid);
     }
 
@@ -184,9 +192,8 @@ public sealed partial class QemuVmm : IVmm
         {
             if (pid is { } stray)
                 Kill(stray, 9);
-            File.Delete(Path.Combine(spec.WorkDir, QmpSocket));
-            File.Delete(Path.Combine(spec.WorkDir, PidFile));
-            throw new VmmException($"QEMU did not start for {spec.SandboxId}: {launched.Stderr.Trim()}") { ConsoleTail = Tail(console) };
+            DeleteControlFiles(spec.WorkDir);
+            throw new VmmException($"QEMU did not start for {spec.SandboxId}: {launched.Stderr.Trim()}") { ConsoleTail = VmmException.TailOf(console) };
         }
         var properties = new Dictionary<string, string>
         {
@@ -254,7 +261,7 @@ public sealed partial class QemuVmm : IVmm
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {
-            throw new VmmException($"QEMU of {vm.SandboxId} (pid {vm.Pid}) does not answer on QMP: {e.Message}") { ConsoleTail = Tail(vm.ConsoleLogPath) };
+            throw new VmmException($"QEMU of {vm.SandboxId} (pid {vm.Pid}) does not answer on QMP: {e.Message}") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
         }
     }
 
@@ -285,7 +292,7 @@ public sealed partial class QemuVmm : IVmm
                 if (migrate is "completed" or null)
                     return;
                 if (migrate is "failed")
-                    throw new VmmException($"Loading the saved state of {vm.SandboxId} failed.") { ConsoleTail = Tail(vm.ConsoleLogPath) };
+                    throw new VmmException($"Loading the saved state of {vm.SandboxId} failed.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
             }
             await Task.Delay(20, cancellationToken);
         }
@@ -295,6 +302,27 @@ public sealed partial class QemuVmm : IVmm
     {
         ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "x-ignore-shared", ["state"] = on }),
     };
+
+    private static async Task<bool> WaitForFileAsync(string path, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!File.Exists(path))
+        {
+            if (DateTime.UtcNow > deadline)
+                return false;
+            await Task.Delay(20, cancellationToken);
+        }
+        return true;
+    }
+
+    /// <summary>Removes the QMP socket and pid file; idempotent, also when the work folder is gone.</summary>
+    private static void DeleteControlFiles(string workDir)
+    {
+        if (!Directory.Exists(workDir))
+            return;
+        File.Delete(Path.Combine(workDir, QmpSocket));
+        File.Delete(Path.Combine(workDir, PidFile));
+    }
 
     private static int? ReadPid(string workDir)
     {
@@ -329,19 +357,6 @@ public sealed partial class QemuVmm : IVmm
                 return (long)(mhz * 1000);
         }
         return null;
-    }
-
-    /// <summary>The last lines of a console log, for error messages.</summary>
-    public static string Tail(string path, int lines = 30)
-    {
-        try
-        {
-            return string.Join('\n', File.ReadLines(path).TakeLast(lines));
-        }
-        catch (IOException)
-        {
-            return "";
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "QEMU started for {SandboxId}: pid {Pid}, {Accelerator}, netns {Namespace}")]

@@ -17,7 +17,7 @@ public sealed class QemuVmTests(VmFixture fixture) : IClassFixture<VmFixture>
         var sandbox = await fixture.BootAsync();
         try
         {
-            await WithConsoleOnFailure(sandbox, async () =>
+            await GuestConsole.QuoteOnFailureAsync(sandbox, async () =>
             {
                 using var agent = sandbox.Agent();
                 var uname = await agent.ExecAsync("uname", ["-a"], Ct);
@@ -56,7 +56,7 @@ public sealed class QemuVmTests(VmFixture fixture) : IClassFixture<VmFixture>
         try
         {
             second = await fixture.BootAsync();
-            await WithConsoleOnFailure(first, async () =>
+            await GuestConsole.QuoteOnFailureAsync(first, async () =>
             {
                 using var agent = first.Agent();
                 using var other = second.Agent();
@@ -133,19 +133,5 @@ public sealed class QemuVmTests(VmFixture fixture) : IClassFixture<VmFixture>
         Assert.False(Directory.Exists(fixture.Vms.WorkDirFor(sandboxId)), "the VM's work folder is left");
         var namespaces = await HostCommand.RunAsync("ip", ["netns", "list"], CancellationToken.None);
         Assert.DoesNotContain(fixture.Owner + "-", namespaces);
-    }
-
-    /// <summary>Runs assertions against a VM; a failure quotes the guest console log.</summary>
-    private static async Task WithConsoleOnFailure(SandboxVm sandbox, Func<Task> assertions)
-    {
-        try
-        {
-            await assertions();
-        }
-        catch (Exception e)
-        {
-            var console = File.Exists(sandbox.Vm.ConsoleLogPath) ? await File.ReadAllTextAsync(sandbox.Vm.ConsoleLogPath) : "(no console log)";
-            throw new Xunit.Sdk.XunitException($"{e.Message}\n--- guest console of {sandbox.SandboxId} ---\n{console}", e);
-        }
     }
 }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Wrenn.Abstractions.Plugins;
 using Wrenn.Plugins.Network.Netns;
 using Wrenn.Plugins.Storage.Qcow2;
@@ -17,9 +16,10 @@ public sealed class VmFixture : IAsyncLifetime
 {
     public string Owner { get; private set; } = "";
     public PluginHost Host { get; private set; } = null!;
-    public QemuVmm Vmm { get; private set; } = null!;
-    public NetnsNetwork Network { get; private set; } = null!;
-    public Qcow2Storage Storage { get; private set; } = null!;
+    public LocalPlugins Plugins { get; private set; } = null!;
+    public QemuVmm Vmm => Plugins.Vmm;
+    public NetnsNetwork Network => Plugins.Network;
+    public Qcow2Storage Storage => Plugins.Storage;
     public SandboxVms Vms { get; private set; } = null!;
     public GuestImage Image { get; private set; } = null!;
 
@@ -29,10 +29,8 @@ public sealed class VmFixture : IAsyncLifetime
         Owner = TestPrefix.NewOwner();
         var runtimeDir = Path.Combine("/run/wrenn", Owner);
         Host = new PluginHost(Owner, runtimeDir, runtimeDir, "/run/wrenn", "/var/cache/wrenn");
-        Vmm = new QemuVmm(Options.Create(new QemuOptions()), Host, NullLogger<QemuVmm>.Instance);
-        Network = new NetnsNetwork(Options.Create(new NetnsOptions()), Host, NullLogger<NetnsNetwork>.Instance);
-        Storage = new Qcow2Storage(Options.Create(new Qcow2Options()), Host, NullLogger<Qcow2Storage>.Instance);
-        Vms = new SandboxVms(Vmm, Storage, Network, Host, NullLogger<SandboxVms>.Instance);
+        Plugins = LocalPlugins.Create(Host, NullLoggerFactory.Instance);
+        Vms = Plugins.BootOnly(NullLoggerFactory.Instance);
         Image = GuestImage.FromDirectory(RepoPaths.ImageDir);
     }
 
