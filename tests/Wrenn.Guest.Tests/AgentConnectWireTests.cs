@@ -112,4 +112,27 @@ public sealed class AgentConnectWireTests(AgentProcessFixture agent) : IClassFix
         Assert.Equal(429, (int)response.StatusCode);
         Assert.False(File.Exists("/tmp/wt-never-written"));
     }
+
+    [Fact]
+    public async Task Input_to_a_command_that_does_not_read_it_ends_at_the_deadline()
+    {
+        using var client = agent.NewClient();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var request = new StartRequest { Command = "sleep", Args = { "30" }, Stdin = true };
+        await using var events = client.StartAsync(request, stop.Token).GetAsyncEnumerator(stop.Token);
+        Assert.True(await events.MoveNextAsync());
+        var pid = events.Current.Started.Pid;
+
+        // 1 MiB does not fit the pipe (64 KiB), and sleep never reads: the write blocks.
+        using var http = new HttpClient();
+        var input = new SendInputRequest { Pid = pid, Data = ByteString.CopyFrom(new byte[1024 * 1024]) };
+        using var content = new ByteArrayContent(input.ToByteArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/proto");
+        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(agent.BaseAddress, AgentEndpoint.Process.SendInput)) { Content = content };
+        message.Headers.Add("Connect-Timeout-Ms", "1000");
+        using var response = await http.SendAsync(message, Ct);
+        var error = ConnectCodec.ParseError(await response.Content.ReadAsByteArrayAsync(Ct), (int)response.StatusCode);
+        Assert.Equal(ConnectCode.DeadlineExceeded, error.Code);
+        await stop.CancelAsync();
+    }
 }

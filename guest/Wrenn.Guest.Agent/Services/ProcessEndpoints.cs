@@ -16,17 +16,29 @@ internal static class ProcessEndpoints
             var running = table.Find(request.Pid);
             if (!running.Request.Stdin)
                 throw new ConnectException(ConnectCode.FailedPrecondition, $"Process {request.Pid} was started without stdin = true.");
+            // One write at a time, in order; a write the caller gave up on keeps the lock until it ends.
+            await running.InputLock.WaitAsync(call.CancellationToken);
+            Task? write = null;
             try
             {
                 var stdin = running.Process.StandardInput;
-                await stdin.WriteAsync(request.Data.Memory, call.CancellationToken);
-                await stdin.FlushAsync(call.CancellationToken);
+                // A pipe write blocks while the command does not read: the deadline ends the wait
+                // whether or not the write itself can be cancelled.
+                write = stdin.WriteAsync(request.Data.Memory).AsTask();
+                await write.WaitAsync(call.CancellationToken);
                 if (request.Close)
                     running.Process.StandardInput.Dispose();
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
             {
                 throw new ConnectException(ConnectCode.FailedPrecondition, $"The standard input of process {request.Pid} is closed.");
+            }
+            finally
+            {
+                if (write is { IsCompleted: false })
+                    _ = write.ContinueWith(_ => running.InputLock.Release(), TaskScheduler.Default);
+                else
+                    running.InputLock.Release();
             }
             return new SendInputResponse();
         });

@@ -23,7 +23,11 @@ internal sealed partial class ProcessTable(ILogger<ProcessTable> logger)
 
     private readonly ConcurrentDictionary<int, RunningProcess> _running = new();
 
-    public sealed record RunningProcess(SpawnedProcess Process, StartRequest Request, ChannelReader<ProcessEvent> Events);
+    public sealed record RunningProcess(SpawnedProcess Process, StartRequest Request, ChannelReader<ProcessEvent> Events)
+    {
+        /// <summary>Serialises writes to the standard input.</summary>
+        public SemaphoreSlim InputLock { get; } = new(1, 1);
+    }
 
     public RunningProcess Start(StartRequest request)
     {
