@@ -9,7 +9,7 @@ namespace Wrenn.Plugins.Clock.Chrony;
 public sealed class ChronyOptions
 {
     /// <summary>How often a guest without a PTP clock is set from the host while it runs.</summary>
-    public TimeSpan PushInterval { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan PushInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
