@@ -31,7 +31,7 @@ public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixtur
             using (var agent = sandbox.Agent())
             {
                 // A counter in its own session, so it outlives the exec that started it.
-                await agent.ExecAsync("sh", ["-c", "setsid python3 -c \"import time\ni=0\nwhile True:\n i+=1; open('/root/counter','w').write(str(i)); time.sleep(0.1)\" >/dev/null 2>&1 &"], Ct);
+                await agent.ExecAsync("sh", ["-c", "setsid python3 -c \"import os,time\ni=0\nwhile True:\n i+=1; open('/root/counter.tmp','w').write(str(i)); os.replace('/root/counter.tmp','/root/counter'); time.sleep(0.1)\" >/dev/null 2>&1 &"], Ct);
                 await agent.WriteAllBytesAsync("/root/before-pause.txt", "kept"u8.ToArray(), Ct);
             }
             await Task.Delay(TimeSpan.FromSeconds(1), Ct);
@@ -111,7 +111,7 @@ public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixtur
             using (var agent = sandbox.Agent())
             {
                 // 64 MiB of random bytes held in a guest process's memory (and a checksum of them).
-                await agent.ExecAsync("sh", ["-c", "setsid python3 -c \"import os,hashlib,time\nb=bytearray(os.urandom(64*1024*1024))\nopen('/root/sum','w').write(hashlib.sha256(b).hexdigest())\nwhile True:\n time.sleep(0.5); open('/root/sum-now','w').write(hashlib.sha256(b).hexdigest())\" >/dev/null 2>&1 &"], Ct);
+                await agent.ExecAsync("sh", ["-c", "setsid python3 -c \"import os,hashlib,time\nb=bytearray(os.urandom(64*1024*1024))\nopen('/root/sum','w').write(hashlib.sha256(b).hexdigest())\nwhile True:\n time.sleep(0.5); open('/root/sum.tmp','w').write(hashlib.sha256(b).hexdigest()); os.replace('/root/sum.tmp','/root/sum-now')\" >/dev/null 2>&1 &"], Ct);
                 expected = await WaitForFileAsync(agent, "/root/sum");
             }
             for (var round = 0; round < 3; round++)
