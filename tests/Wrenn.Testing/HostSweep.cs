@@ -23,6 +23,7 @@ public static class HostSweep
             await SweepNftAsync(cancellationToken);
             SweepSlotFiles();
             await SweepMountsAsync(cancellationToken);
+            await SweepLoopDevicesAsync(cancellationToken);
             SweepOwnerFiles();
         }
         finally
@@ -140,6 +141,19 @@ public static class HostSweep
                 await HostCommand.TryRunAsync("umount", [mountPoint], ct);
                 Directory.Delete(mountPoint, recursive: true);
             }
+        }
+    }
+
+    /// <summary>Loop devices over files in a dead test owner's folder (/run/wrenn/wt…/).</summary>
+    private static async Task SweepLoopDevicesAsync(CancellationToken ct)
+    {
+        var listing = await HostCommand.TryRunAsync("losetup", ["--list", "--noheadings", "--raw", "--output", "NAME,BACK-FILE"], ct);
+        foreach (var line in listing.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var fields = line.Split(' ', 2);
+            if (fields.Length == 2 && fields[1].StartsWith("/run/wrenn/" + TestPrefix.Family, StringComparison.Ordinal)
+                && Leaked(fields[1]["/run/wrenn/".Length..].Split('/')[0]))
+                await HostCommand.TryRunAsync("losetup", ["--detach", fields[0]], ct);
         }
     }
 
