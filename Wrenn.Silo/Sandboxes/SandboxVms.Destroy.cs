@@ -46,8 +46,12 @@ public sealed partial class SandboxVms
     public async Task DestroyPausedAsync(PausedSandboxVm paused, CancellationToken cancellationToken)
     {
         await storage.ReleaseAsync(paused.Disk, cancellationToken);
-        foreach (var file in paused.Snapshot.MemoryFiles)
-            File.Delete(file);
+        // A snapshot's memory file is the sandbox's own unless it maps a template's file privately.
+        if (!(paused.Snapshot.Properties.TryGetValue("memoryShared", out var shared) && shared == "false"))
+        {
+            foreach (var file in paused.Snapshot.MemoryFiles)
+                File.Delete(file);
+        }
         await RemoveWorkDir(paused.Snapshot.Directory);
         LogDestroyed(paused.SandboxId, 0);
     }

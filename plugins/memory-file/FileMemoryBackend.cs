@@ -35,21 +35,36 @@ public sealed partial class FileMemoryBackend(PluginHost host, ILogger<FileMemor
             ?? throw new InvalidOperationException($"The snapshot in {snapshot.Directory} holds no memory file; it was not taken with the file memory plugin.");
         if (!System.IO.File.Exists(path))
             throw new FileNotFoundException($"The memory file of {sandboxId}'s snapshot ('{path}') is gone; the sandbox cannot be resumed.", path);
-        return Task.FromResult(Backing(path));
+        // A template's memory is mapped private: children share its pages until they write them,
+        // and the file itself never changes.
+        var shared = !(snapshot.Properties.TryGetValue(SharedProperty, out var value) && value == "false");
+        return Task.FromResult(Backing(path, shared));
     }
 
+    /// <summary>
+    /// A shared backing's file holds the guest's memory; a private one (a template child) keeps the
+    /// template's file as its base and the VMM wrote the child's own pages into the state stream.
+    /// </summary>
     public Task<SnapshotFiles> CompleteSnapshotAsync(MemoryBacking backing, SnapshotFiles written, CancellationToken cancellationToken) =>
-        Task.FromResult(written with { MemoryFiles = [backing.Path!] });
+        Task.FromResult(written with
+        {
+            MemoryFiles = [backing.Path!],
+            Properties = new Dictionary<string, string>(written.Properties) { [SharedProperty] = backing.Shared ? "true" : "false" },
+        });
 
+    /// <summary>Deletes a sandbox's own memory file; a private mapping's file is a template's and stays.</summary>
     public Task ReleaseAsync(MemoryBacking backing, CancellationToken cancellationToken)
     {
-        if (backing.Path is { } path)
+        if (backing.Shared && backing.Path is { } path)
             System.IO.File.Delete(path);
         return Task.CompletedTask;
     }
 
-    private static MemoryBacking Backing(string path) =>
-        new(MemoryBackingKind.File, path, Shared: true, new Dictionary<string, string>());
+    /// <summary>Snapshot property: whether the memory file belongs to the sandbox (shared) or to a template (private).</summary>
+    public const string SharedProperty = "memoryShared";
+
+    private static MemoryBacking Backing(string path, bool shared = true) =>
+        new(MemoryBackingKind.File, path, shared, new Dictionary<string, string>());
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Memory of {SandboxId}: {MemoryMib} MiB in {Path}")]
     private partial void LogPrepared(string sandboxId, string path, int memoryMib);

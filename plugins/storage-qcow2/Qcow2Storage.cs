@@ -45,8 +45,31 @@ public sealed partial class Qcow2Storage(IOptions<Qcow2Options> options, PluginH
 
     public Task DetachAsync(PreparedDisk disk, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task<BaseImage> FreezeAsync(PreparedDisk disk, string destinationDirectory, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("Freezing a qcow2 disk into a template comes with snapshot templates; it needs the VMM to switch the running VM to a new overlay (blockdev-snapshot-sync).");
+    /// <summary>
+    /// Freezes a stopped VM's disk: its overlay moves into <paramref name="destinationDirectory"/>
+    /// and becomes a read-only layer, and the sandbox gets a fresh overlay on top of it at the same
+    /// path (so a VM restored from a snapshot finds its disk where it was). Sandboxes made from the
+    /// template layer their own overlays over the frozen one. The chain is not flattened yet.
+    /// </summary>
+    public async Task<BaseImage> FreezeAsync(PreparedDisk disk, string destinationDirectory, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(destinationDirectory);
+        var frozen = Path.Combine(destinationDirectory, "disk.qcow2");
+        File.Move(disk.Path, frozen);
+        try
+        {
+            await HostCommand.RunAsync(options.Value.QemuImg, ["create", "-q", "-f", "qcow2", "-b", frozen, "-F", "qcow2", disk.Path], cancellationToken);
+        }
+        catch
+        {
+            File.Move(frozen, disk.Path);
+            throw;
+        }
+        File.SetUnixFileMode(frozen, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var info = await HostCommand.RunAsync(options.Value.QemuImg, ["info", "--output=json", frozen], cancellationToken);
+        using var json = System.Text.Json.JsonDocument.Parse(info);
+        return new BaseImage($"frozen-{disk.SandboxId}", frozen, "qcow2", json.RootElement.GetProperty("virtual-size").GetInt64());
+    }
 
     public Task ReleaseAsync(PreparedDisk disk, CancellationToken cancellationToken)
     {

@@ -19,6 +19,9 @@ internal static unsafe partial class Native
     /// <summary>_IOW('R', 0x03, int[2]): add entropy to the kernel pool and credit it.</summary>
     public const nuint RndAddEntropy = 0x40085203;
 
+    /// <summary>_IO('R', 0x07): reseed the CRNG from the input pool now.</summary>
+    public const nuint RndReseedCrng = 0x5207;
+
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec
     {

@@ -52,8 +52,10 @@ internal static class SystemEndpoints
         new() { UnixNanos = (DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100 };
 
     /// <summary>
-    /// RNDADDENTROPY mixes the seed into the input pool and credits it, which reseeds the CRNG, so
-    /// that clones restored from one snapshot stop producing the same random numbers.
+    /// RNDADDENTROPY mixes the seed into the input pool and credits it; RNDRESEEDCRNG then makes the
+    /// kernel reseed its CRNG from that pool at once. Without the second call a kernel whose CRNG is
+    /// already initialised keeps its old key until its next periodic reseed (up to a minute), and
+    /// clones restored from one snapshot produce the same random numbers meanwhile (seen in tests).
     /// </summary>
     private static unsafe void AddEntropy(ReadOnlySpan<byte> seed)
     {
@@ -67,6 +69,8 @@ internal static class SystemEndpoints
         {
             if (Native.ioctl((int)random.SafeFileHandle.DangerousGetHandle(), Native.RndAddEntropy, pointer) != 0)
                 throw new ConnectException(ConnectCode.PermissionDenied, $"RNDADDENTROPY failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}): the agent must run as root.");
+            if (Native.ioctl((int)random.SafeFileHandle.DangerousGetHandle(), Native.RndReseedCrng, null) != 0)
+                throw new ConnectException(ConnectCode.PermissionDenied, $"RNDRESEEDCRNG failed (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}): the agent must run as root.");
         }
     }
 }

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Wrenn.Abstractions.Memory;
+using Wrenn.Abstractions.Storage;
+using Wrenn.Abstractions.Vmm;
+
+namespace Wrenn.Silo.Sandboxes;
+
+/// <summary>A snapshot template: a frozen disk and a snapshot whose memory file never changes; vCPUs and memory are fixed.</summary>
+public sealed record TemplateSnapshot(string Directory, BaseImage Disk, SnapshotFiles Snapshot);
+
+public sealed partial class SandboxVms
+{
+    /// <summary>
+    /// The pause path, then the snapshot becomes a template: the disk is frozen (the sandbox goes on
+    /// on a fresh layer over it), the device state and the memory file are copied into the template's
+    /// folder, and the source sandbox resumes from its own snapshot, running on as before.
+    /// </summary>
+    public async Task<(TemplateSnapshot Template, SandboxVm Source)> CreateTemplateAsync(
+        SandboxVm sandbox, string templateDirectory, GuestImage image, CancellationToken cancellationToken)
+    {
+        if (memory is null)
+            throw new InvalidOperationException("Snapshot templates need a memory plugin (guest RAM in a file).");
+        var elapsed = Stopwatch.StartNew();
+        var paused = await PauseAsync(sandbox, cancellationToken);
+        TemplateSnapshot? template = null;
+        try
+        {
+            Directory.CreateDirectory(templateDirectory);
+            var disk = await storage.FreezeAsync(paused.Disk, templateDirectory, cancellationToken);
+            var state = Path.Combine(templateDirectory, "vmstate");
+            File.Copy(paused.Snapshot.StateFile, state);
+            var ram = Path.Combine(templateDirectory, "memory.ram");
+            // --sparse keeps the copy as small as what the guest really wrote.
+            await Abstractions.Plugins.HostCommand.RunAsync("cp", ["--sparse=always", paused.Snapshot.MemoryFiles[0], ram], cancellationToken);
+            File.SetUnixFileMode(ram, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            var snapshot = paused.Snapshot with
+            {
+                Directory = templateDirectory,
+                StateFile = state,
+                MemoryFiles = [ram],
+                Properties = new Dictionary<string, string>(paused.Snapshot.Properties) { ["memoryShared"] = "false" },
+            };
+            template = new TemplateSnapshot(templateDirectory, disk, snapshot);
+        }
+        catch
+        {
+            if (Directory.Exists(templateDirectory))
+                Directory.Delete(templateDirectory, recursive: true);
+            throw;
+        }
+        finally
+        {
+            // The source runs on whatever happened to the template.
+            sandbox = await ResumeAsync(paused, image, cancellationToken);
+        }
+        LogTemplate(sandbox.SandboxId, templateDirectory, elapsed.ElapsedMilliseconds);
+        return (template, sandbox);
+    }
+
+    /// <summary>
+    /// A new sandbox from a template, already running in the template's state: its own CoW disk over
+    /// the frozen one, its own network slot, the template's memory mapped private, then the RNG
+    /// reseeded and the clock set (clones must not share RNG state).
+    /// </summary>
+    public async Task<SandboxVm> CreateFromTemplateAsync(string sandboxId, TemplateSnapshot template, GuestImage image, CancellationToken cancellationToken)
+    {
+        if (memory is null)
+            throw new InvalidOperationException("Snapshot templates need a memory plugin (guest RAM in a file).");
+        var undo = new UndoStack(logger);
+        try
+        {
+            var disk = await storage.PrepareAsync(sandboxId, template.Disk, cancellationToken);
+            undo.Push("remove the disk", () => storage.ReleaseAsync(disk, CancellationToken.None));
+            var slot = await network.AllocateAsync(sandboxId, cancellationToken);
+            undo.Push("release the network slot", () => network.ReleaseAsync(slot, CancellationToken.None));
+            var workDir = WorkDirFor(sandboxId);
+            Directory.CreateDirectory(workDir);
+            undo.Push("remove the work folder", () => RemoveWorkDir(workDir));
+            MemoryBacking ram = await memory.PrepareRestoreAsync(sandboxId, template.Snapshot, workDir, cancellationToken);
+
+            var kernelArgs = GuestKernelArgs.ForNetwork(slot, hostname: "wrenn").Concat(clock?.KernelArgs ?? []).ToList();
+            var spec = new VmSpec(sandboxId, template.Snapshot.Vcpus, template.Snapshot.MemoryMib, image.Kernel, disk, slot, ram, kernelArgs, workDir);
+            var vm = await vmm.RestoreAsync(spec, template.Snapshot, cancellationToken);
+            undo.Push("stop the VM", () => vmm.StopAsync(vm, CancellationToken.None));
+
+            var created = new SandboxVm(sandboxId, vm, disk, slot, workDir, ram);
+            using (var agent = created.Agent())
+            {
+                await WaitForAgentAsync(agent, vm, cancellationToken);
+                await SettleGuestAsync(sandboxId, agent, restored: true, cancellationToken);
+            }
+            undo.Commit();
+            return created;
+        }
+        catch
+        {
+            await undo.UndoAllAsync();
+            throw;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} frozen into the template in {Directory} in {Milliseconds} ms; it runs on")]
+    private partial void LogTemplate(string sandboxId, string directory, long milliseconds);
+}
