@@ -64,6 +64,18 @@ public sealed class SnapshotTemplateTests(VmFixture fixture) : IClassFixture<VmF
             // Separate slots, and different random numbers (the RNG was reseeded in each).
             Assert.Equal(4, children.Select(c => c.Network.Index).Append(source.Network.Index).Distinct().Count());
             Assert.Equal(3, randomness.Distinct().Count());
+            // A child pauses and resumes like any sandbox; its own pages travel in its snapshot.
+            using (await MachineGate.EnterAsync())
+            {
+                var paused = await vms.PauseAsync(children[0], Ct);
+                children[0] = await vms.ResumeAsync(paused, fixture.Image, Ct);
+            }
+            await GuestConsole.QuoteOnFailureAsync(children[0], async () =>
+            {
+                using var agent = children[0].Agent();
+                Assert.Equal(0, (await agent.ExecAsync("sh", ["-c", "kill -0 $(cat /root/warm.pid)"], Ct)).ExitCode);
+                Assert.Equal("mine", System.Text.Encoding.UTF8.GetString(await agent.ReadAllBytesAsync("/root/child-0.txt", Ct)));
+            });
             // The template's memory file is shared, never written: it is read-only on disk.
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(template.Snapshot.MemoryFiles[0]));
         }
