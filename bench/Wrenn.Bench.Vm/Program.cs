@@ -9,8 +9,13 @@ using Wrenn.Silo.Sandboxes;
 using Wrenn.Testing;
 
 // bench/Wrenn.Bench.Vm: run as root after scripts/setup.
-//   dotnet run -c Release --project bench/Wrenn.Bench.Vm [-- BOOTS ROUNDTRIPS]
-// Writes bench/results/vm.md.
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm [-- BOOTS ROUNDTRIPS]   → bench/results/vm.md
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- snapshots            → bench/results/snapshots.md
+if (args.FirstOrDefault() == "snapshots")
+{
+    await SnapshotBench.RunAsync();
+    return;
+}
 var boots = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
 var roundTrips = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
 
