@@ -129,16 +129,21 @@ public sealed class Executor
                     break;
                 case FragmentSpread fs:
                     if (!visited.Add(fs.Name) || !run.Fragments.TryGetValue(fs.Name, out var frag)) continue;
-                    if (frag.TypeCondition.Name != type.Name) continue;
+                    if (!DoesFragmentTypeApply(run, type, frag.TypeCondition.Name)) continue;
                     CollectFields(run, type, frag.SelectionSet, fields, visited);
                     break;
                 case InlineFragment inl:
-                    if (inl.TypeCondition is { } tc && tc.Name != type.Name) continue;
+                    if (inl.TypeCondition is { } tc && !DoesFragmentTypeApply(run, type, tc.Name)) continue;
                     CollectFields(run, type, inl.SelectionSet, fields, visited);
                     break;
             }
         }
     }
+
+    private static bool DoesFragmentTypeApply(Run run, ObjectType type, string condition) =>
+        condition == type.Name
+        || type.Interfaces.Any(i => i.Name == condition)
+        || run.Schema.Unions.Any(u => u.Name == condition && u.IsPossibleType(type));
 
     private static bool ShouldInclude(Run run, IReadOnlyList<Directive> directives)
     {
@@ -211,11 +216,57 @@ public sealed class Executor
                 return arr;
             case ScalarType st:
                 return JsonSerializer.SerializeToNode(st.Serialize(value));
+            case EnumType et:
+                return JsonValue.Create(et.Serialize(value));
+            case AbstractType at:
+                ObjectType runtime = at.ResolveType(value);
+                if (!at.IsPossibleType(runtime))
+                    throw new InvalidOperationException($"Runtime type {runtime.Name} is not a possible type of {at.Name}.");
+                return await CompleteValueAsync(run, runtime, nodes, value, path, coordinate);
             case ObjectType ot:
                 var sub = new SelectionSet(nodes.SelectMany(n => n.SelectionSet?.Selections ?? []).ToList(), nodes[0].Location);
                 return await ExecuteSelectionSetAsync(run, sub, ot, value, path, serial: false);
             default:
                 throw new NotSupportedException($"Type {type} is not supported by this executor yet.");
+        }
+    }
+
+    /// <summary>
+    /// Subscribe (spec 6.2.3): the root field's Subscribe gives the source stream; each event is executed
+    /// as its own response. Disposing the enumerator (or cancelling) disposes the source.
+    /// </summary>
+    public async IAsyncEnumerable<ExecutionResult> SubscribeAsync(GraphQLSchema schema, GraphQLRequest request,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Document doc;
+        ExecutionError? refusal = null;
+        doc = null!;
+        try { doc = Parser.Parse(request.Query); }
+        catch (GraphQLSyntaxException ex) { refusal = new ExecutionError(ex.Message, [ex.Location], null, null); }
+        OperationDefinition? op = refusal is null
+            ? doc.Definitions.OfType<OperationDefinition>().FirstOrDefault(o => request.OperationName is null || o.Name == request.OperationName)
+            : null;
+        Field? rootField = op?.SelectionSet.Selections.Count == 1 ? op.SelectionSet.Selections[0] as Field : null;
+        FieldDefinition? def = null;
+        if (refusal is null && (op is not { Operation: OperationType.Subscription } || schema.Subscription is null || rootField is null
+            || !schema.Subscription.Fields.TryGetValue(rootField.Name, out def) || def.Subscribe is null))
+            refusal = new ExecutionError("Expected a subscription operation with a single root field that the schema's Subscription type defines.", op is null ? [] : [op.Location], null, null);
+        if (refusal is not null)
+        {
+            yield return new ExecutionResult(null, [refusal], false);
+            yield break;
+        }
+        var variables = request.Variables ?? new Dictionary<string, object?>();
+        var args = new Dictionary<string, object?>();
+        foreach (Argument a in rootField!.Arguments) args[a.Name] = LiteralToObject(a.Value, variables);
+        var fragments = doc.Definitions.OfType<FragmentDefinition>().ToDictionary(f => f.Name);
+        await foreach (object? evt in def!.Subscribe!(new ResolveContext(null, args, cancellationToken)).WithCancellation(cancellationToken))
+        {
+            var run = new Run(schema, fragments, variables, [], cancellationToken);
+            JsonObject? data;
+            try { data = await ExecuteSelectionSetAsync(run, op!.SelectionSet, schema.Subscription!, evt, [], serial: false); }
+            catch (PropagateNull) { data = null; }
+            yield return new ExecutionResult(data, run.Errors, true);
         }
     }
 

@@ -45,11 +45,30 @@ public sealed class ScalarType(string name, Func<object, object> serialize) : Na
 /// <summary>What a resolver sees: the parent value, the field's arguments (variables substituted) and the request's cancellation.</summary>
 public sealed record ResolveContext(object? Source, IReadOnlyDictionary<string, object?> Arguments, CancellationToken CancellationToken);
 
-public sealed record FieldDefinition(string Name, GraphQLType Type, Func<ResolveContext, ValueTask<object?>> Resolve);
+public sealed record FieldDefinition(string Name, GraphQLType Type, Func<ResolveContext, ValueTask<object?>> Resolve)
+{
+    public Func<ResolveContext, IAsyncEnumerable<object?>>? Subscribe { get; init; }
+}
 
 public sealed class ObjectType(string name) : NamedType(name)
 {
     private readonly Dictionary<string, FieldDefinition> _fields = [];
+    private readonly List<InterfaceType> _interfaces = [];
+
+    public IReadOnlyList<InterfaceType> Interfaces => _interfaces;
+
+    public ObjectType Implements(InterfaceType iface)
+    {
+        _interfaces.Add(iface);
+        return this;
+    }
+
+    /// <summary>A subscription root field: Subscribe yields the source events; each event is the field's value.</summary>
+    public ObjectType SubscriptionField(string name, GraphQLType type, Func<ResolveContext, IAsyncEnumerable<object?>> subscribe)
+    {
+        _fields.Add(name, new FieldDefinition(name, type, c => ValueTask.FromResult(c.Source)) { Subscribe = subscribe });
+        return this;
+    }
 
     public IReadOnlyDictionary<string, FieldDefinition> Fields => _fields;
 
@@ -65,7 +84,11 @@ public sealed class ObjectType(string name) : NamedType(name)
         Field(name, type, ctx => ValueTask.FromResult(resolve(ctx)));
 }
 
-public sealed record GraphQLSchema(ObjectType Query, ObjectType? Mutation = null);
+public sealed record GraphQLSchema(ObjectType Query, ObjectType? Mutation = null, ObjectType? Subscription = null)
+{
+    /// <summary>Unions that fragments may name as type conditions.</summary>
+    public IReadOnlyList<UnionType> Unions { get; init; } = [];
+}
 
 /// <summary>Thrown on purpose by a resolver: its message and extensions (e.g. code) reach the client.</summary>
 public sealed class GraphQLRequestException(string message, IReadOnlyDictionary<string, object?>? extensions = null) : Exception(message)
