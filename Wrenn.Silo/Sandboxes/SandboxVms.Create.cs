@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Wrenn.Abstractions.Memory;
+using Wrenn.Abstractions.Network;
+using Wrenn.Abstractions.Storage;
 using Wrenn.Abstractions.Vmm;
 using Wrenn.Guest.Protocol;
 using Wrenn.Guest.Protocol.Connect;
@@ -20,15 +22,7 @@ public sealed partial class SandboxVms
         var clockStarted = Stopwatch.StartNew();
         try
         {
-            var disk = await storage.PrepareAsync(sandboxId, image.RootFilesystem, cancellationToken);
-            undo.Push("remove the disk", () => storage.ReleaseAsync(disk, CancellationToken.None));
-
-            var slot = await network.AllocateAsync(sandboxId, cancellationToken);
-            undo.Push("release the network slot", () => network.ReleaseAsync(slot, CancellationToken.None));
-
-            var workDir = WorkDirFor(sandboxId);
-            Directory.CreateDirectory(workDir);
-            undo.Push("remove the work folder", () => RemoveWorkDir(workDir));
+            var (disk, slot, workDir) = await AcquireDiskSlotAndFolderAsync(sandboxId, image.RootFilesystem, undo, cancellationToken);
 
             MemoryBacking? ram = null;
             if (memory is not null)
@@ -37,8 +31,7 @@ public sealed partial class SandboxVms
                 undo.Push("free the guest memory", () => memory.ReleaseAsync(ram, CancellationToken.None));
             }
 
-            var kernelArgs = GuestKernelArgs.ForNetwork(slot, hostname: "wrenn").Concat(clock?.KernelArgs ?? []).ToList();
-            var spec = new VmSpec(sandboxId, size.Vcpus, size.MemoryMib, image.Kernel, disk, slot, ram, kernelArgs, workDir);
+            var spec = new VmSpec(sandboxId, size.Vcpus, size.MemoryMib, image.Kernel, disk, slot, ram, KernelArgsFor(slot), workDir);
             var vm = await vmm.BootAsync(spec, cancellationToken);
             undo.Push("stop the VM", () => vmm.StopAsync(vm, CancellationToken.None));
 
@@ -58,6 +51,24 @@ public sealed partial class SandboxVms
             throw;
         }
     }
+
+    /// <summary>storage.Prepare → network.Allocate → a work folder; each undo recorded on <paramref name="undo"/>.</summary>
+    private async Task<(PreparedDisk Disk, NetworkSlot Slot, string WorkDir)> AcquireDiskSlotAndFolderAsync(
+        string sandboxId, BaseImage baseImage, UndoStack undo, CancellationToken cancellationToken)
+    {
+        var disk = await storage.PrepareAsync(sandboxId, baseImage, cancellationToken);
+        undo.Push("remove the disk", () => storage.ReleaseAsync(disk, CancellationToken.None));
+        var slot = await network.AllocateAsync(sandboxId, cancellationToken);
+        undo.Push("release the network slot", () => network.ReleaseAsync(slot, CancellationToken.None));
+        var workDir = WorkDirFor(sandboxId);
+        Directory.CreateDirectory(workDir);
+        undo.Push("remove the work folder", () => RemoveWorkDir(workDir));
+        return (disk, slot, workDir);
+    }
+
+    /// <summary>The guest's network from its slot, and what the clock plugin needs.</summary>
+    private List<string> KernelArgsFor(NetworkSlot slot) =>
+        GuestKernelArgs.ForNetwork(slot, hostname: "wrenn").Concat(clock?.KernelArgs ?? []).ToList();
 
     /// <summary>Polls the agent's health until it answers, the VM dies, or the timeout passes; failures quote the console.</summary>
     private async Task WaitForAgentAsync(AgentClient agent, VmHandle vm, CancellationToken cancellationToken)

@@ -34,6 +34,11 @@ public sealed partial class SandboxVms
             if (sandbox.Memory is { } ram && memory is not null)
                 snapshot = await memory.CompleteSnapshotAsync(ram, snapshot, cancellationToken);
             Step("snapshot");
+            // A pause is to disk: the guest's dirty pages and the state reach the disk before the VM
+            // goes, so a paused sandbox survives a host crash. This is where pause cost follows the
+            // memory the guest dirtied.
+            await FlushToDiskAsync([snapshot.StateFile, .. snapshot.MemoryFiles], cancellationToken);
+            Step("flush");
         }
         catch (Exception e)
         {
@@ -52,6 +57,15 @@ public sealed partial class SandboxVms
         Step("release");
         LogPaused(sandbox.SandboxId, string.Join(", ", steps));
         return new PausedSandboxVm(sandbox.SandboxId, sandbox.Disk with { Attached = false }, snapshot);
+    }
+
+    private static async Task FlushToDiskAsync(IEnumerable<string> files, CancellationToken cancellationToken)
+    {
+        foreach (var path in files)
+        {
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            await Task.Run(() => file.Flush(flushToDisk: true), cancellationToken);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} paused ({Timings})")]

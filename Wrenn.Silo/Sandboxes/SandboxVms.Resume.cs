@@ -37,8 +37,7 @@ public sealed partial class SandboxVms
             MemoryBacking? ram = memory is null ? null : await memory.PrepareRestoreAsync(sandboxId, paused.Snapshot, workDir, cancellationToken);
             Step("prepare");
 
-            var kernelArgs = GuestKernelArgs.ForNetwork(slot, hostname: "wrenn").Concat(clock?.KernelArgs ?? []).ToList();
-            var spec = new VmSpec(sandboxId, paused.Snapshot.Vcpus, paused.Snapshot.MemoryMib, image.Kernel, disk, slot, ram, kernelArgs, workDir);
+            var spec = new VmSpec(sandboxId, paused.Snapshot.Vcpus, paused.Snapshot.MemoryMib, image.Kernel, disk, slot, ram, KernelArgsFor(slot), workDir);
             var vm = await vmm.RestoreAsync(spec, paused.Snapshot, cancellationToken);
             undo.Push("stop the VM", () => vmm.StopAsync(vm, CancellationToken.None));
             Step("restore");

@@ -70,17 +70,10 @@ public sealed partial class SandboxVms
         var undo = new UndoStack(logger);
         try
         {
-            var disk = await storage.PrepareAsync(sandboxId, template.Disk, cancellationToken);
-            undo.Push("remove the disk", () => storage.ReleaseAsync(disk, CancellationToken.None));
-            var slot = await network.AllocateAsync(sandboxId, cancellationToken);
-            undo.Push("release the network slot", () => network.ReleaseAsync(slot, CancellationToken.None));
-            var workDir = WorkDirFor(sandboxId);
-            Directory.CreateDirectory(workDir);
-            undo.Push("remove the work folder", () => RemoveWorkDir(workDir));
-            MemoryBacking ram = await memory.PrepareRestoreAsync(sandboxId, template.Snapshot, workDir, cancellationToken);
+            var (disk, slot, workDir) = await AcquireDiskSlotAndFolderAsync(sandboxId, template.Disk, undo, cancellationToken);
+            var ram = await memory.PrepareRestoreAsync(sandboxId, template.Snapshot, workDir, cancellationToken);
 
-            var kernelArgs = GuestKernelArgs.ForNetwork(slot, hostname: "wrenn").Concat(clock?.KernelArgs ?? []).ToList();
-            var spec = new VmSpec(sandboxId, template.Snapshot.Vcpus, template.Snapshot.MemoryMib, image.Kernel, disk, slot, ram, kernelArgs, workDir);
+            var spec = new VmSpec(sandboxId, template.Snapshot.Vcpus, template.Snapshot.MemoryMib, image.Kernel, disk, slot, ram, KernelArgsFor(slot), workDir);
             var vm = await vmm.RestoreAsync(spec, template.Snapshot, cancellationToken);
             undo.Push("stop the VM", () => vmm.StopAsync(vm, CancellationToken.None));
 

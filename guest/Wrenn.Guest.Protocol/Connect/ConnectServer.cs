@@ -22,14 +22,8 @@ public sealed class ConnectServer(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/" + procedure, (RequestDelegate)(async http =>
         {
-            var codec = ConnectCodec.FromContentType(http.Request.ContentType, streaming: false);
-            if (codec is null)
-            {
-                // The Connect spec answers an unknown content type with 415 and no Connect body.
-                http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-                http.Response.Headers.Accept = "application/proto, application/json";
+            if (Negotiate(http, streaming: false) is not { } codec)
                 return;
-            }
             using var deadline = Deadline(http);
             try
             {
@@ -58,13 +52,8 @@ public sealed class ConnectServer(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapPost("/" + procedure, (RequestDelegate)(async http =>
         {
-            var codec = ConnectCodec.FromContentType(http.Request.ContentType, streaming: true);
-            if (codec is null)
-            {
-                http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-                http.Response.Headers.Accept = "application/connect+proto, application/connect+json";
+            if (Negotiate(http, streaming: true) is not { } codec)
                 return;
-            }
             using var deadline = Deadline(http);
             // A streaming response always starts with 200; errors travel in the end-of-stream message.
             http.Response.StatusCode = 200;
@@ -93,6 +82,21 @@ public sealed class ConnectServer(IEndpointRouteBuilder endpoints)
             await Envelope.WriteAsync(http.Response.Body, Envelope.EndStreamFlag, ConnectCodec.EndStreamJson(failure), CancellationToken.None);
         }));
         return this;
+    }
+
+    /// <summary>
+    /// The codec the request's Content-Type names; for anything else the Connect spec answers 415
+    /// with the accepted types and no Connect body, and this returns null.
+    /// </summary>
+    private static ConnectCodec? Negotiate(HttpContext http, bool streaming)
+    {
+        if (ConnectCodec.FromContentType(http.Request.ContentType, streaming) is { } codec)
+            return codec;
+        http.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+        http.Response.Headers.Accept = streaming
+            ? "application/connect+proto, application/connect+json"
+            : "application/proto, application/json";
+        return null;
     }
 
     private static ConnectException ToConnect(Exception e, HttpContext http, CancellationTokenSource deadline) => e switch
