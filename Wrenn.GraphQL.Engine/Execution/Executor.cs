@@ -43,8 +43,10 @@ public sealed record ExecutionResult(JsonObject? Data, IReadOnlyList<ExecutionEr
 /// Executes a request per spec section 6: query fields resolved in parallel, mutation fields in
 /// series, null propagated to the nearest nullable parent, each field error located with its path.
 /// </summary>
-public sealed class Executor
+public sealed class Executor(ExecutionLimits? limits = null)
 {
+    private readonly ExecutionLimits _limits = limits ?? ExecutionLimits.Default;
+
     private sealed class PropagateNull : Exception;
 
     private sealed record Run(GraphQLSchema Schema, Dictionary<string, FragmentDefinition> Fragments,
@@ -53,11 +55,13 @@ public sealed class Executor
     public async Task<ExecutionResult> ExecuteAsync(GraphQLSchema schema, GraphQLRequest request, CancellationToken cancellationToken = default)
     {
         Document doc;
-        try { doc = Parser.Parse(request.Query); }
+        try { doc = Parser.Parse(request.Query, _limits.Parser); }
         catch (GraphQLSyntaxException ex)
         {
             return new ExecutionResult(null, [new ExecutionError(ex.Message, [ex.Location], null, null)], false);
         }
+        if (_limits.Check(doc) is { } overLimit)
+            return new ExecutionResult(null, [new ExecutionError(overLimit, [], null, null)], false);
         var invalid = DocumentRules.Validate(doc);
         if (invalid.Count > 0)
             return new ExecutionResult(null, invalid.Select(e => new ExecutionError(e.Message, e.Locations, null, null)).ToList(), false);
@@ -241,8 +245,9 @@ public sealed class Executor
         Document doc;
         ExecutionError? refusal = null;
         doc = null!;
-        try { doc = Parser.Parse(request.Query); }
+        try { doc = Parser.Parse(request.Query, _limits.Parser); }
         catch (GraphQLSyntaxException ex) { refusal = new ExecutionError(ex.Message, [ex.Location], null, null); }
+        if (refusal is null && _limits.Check(doc) is { } overLimit) refusal = new ExecutionError(overLimit, [], null, null);
         OperationDefinition? op = refusal is null
             ? doc.Definitions.OfType<OperationDefinition>().FirstOrDefault(o => request.OperationName is null || o.Name == request.OperationName)
             : null;
