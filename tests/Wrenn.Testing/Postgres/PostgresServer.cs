@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Wrenn.Silo.Persistence.LocalPostgres;
+
+namespace Wrenn.Testing.Postgres;
+
+/// <summary>
+/// One real PostgreSQL per test process, started on first use under /run/wrenn/{owner}-pg (tmpfs,
+/// no fsync) and stopped when the process exits; if the process is killed, the server dies with it
+/// (parent-death signal) and the next run sweeps the folder. Each test class gets its own database.
+/// </summary>
+public sealed class PostgresServer
+{
+    private static readonly SemaphoreSlim StartLock = new(1, 1);
+    private static PostgresServer? _shared;
+    private readonly LocalPostgres _server;
+    private readonly string _owner;
+    private int _databases;
+
+    private PostgresServer(LocalPostgres server, string owner)
+    {
+        _server = server;
+        _owner = owner;
+    }
+
+    /// <summary>The process-wide server, started (and leftovers of crashed runs swept) on first call.</summary>
+    public static async Task<PostgresServer> SharedAsync()
+    {
+        await StartLock.WaitAsync();
+        try
+        {
+            if (_shared is not null)
+                return _shared;
+            SweepLeftovers();
+            var owner = TestPrefix.NewOwner();
+            var folder = $"/run/wrenn/{owner}-pg";
+            var server = await LocalPostgres.StartAsync(
+                new LocalPostgresOptions { Folder = folder, SocketDir = folder, Durable = false },
+                NullLogger.Instance, CancellationToken.None);
+            _shared = new PostgresServer(server, owner);
+            StartReaper(folder, owner);
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => server.KillNow();
+            return _shared;
+        }
+        finally
+        {
+            StartLock.Release();
+        }
+    }
+
+    /// <summary>A fresh, empty database; its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string purpose)
+    {
+        var name = $"{_owner}_{Interlocked.Increment(ref _databases)}_{new string(purpose.ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).Take(30).ToArray())}";
+        var admin = new NpgsqlConnectionStringBuilder(_server.ConnectionString) { Database = "postgres", Pooling = false };
+        await using var connection = new NpgsqlConnection(admin.ConnectionString);
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await create.ExecuteNonQueryAsync();
+        return new NpgsqlConnectionStringBuilder(_server.ConnectionString) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>
+    /// The test host kills its process soon after exit handlers start, so the folder is removed by a
+    /// detached reaper that waits for this process to end (also when it crashes); postgres itself dies
+    /// with this process through its parent-death signal.
+    /// </summary>
+    private static void StartReaper(string folder, string owner)
+    {
+        var script = $"while [ -d /proc/{Environment.ProcessId} ]; do sleep 0.5; done; sleep 1; rm -rf '{folder}' '{TestPrefix.OwnersFolder}/{owner}'";
+        var start = new ProcessStartInfo("setsid", ["sh", "-c", script]) { UseShellExecute = false, RedirectStandardInput = false };
+        Process.Start(start)!.Dispose();
+    }
+
+    /// <summary>Folders of test servers whose process is gone (their postgres died with them).</summary>
+    private static void SweepLeftovers()
+    {
+        if (!Directory.Exists("/run/wrenn"))
+            return;
+        foreach (var folder in Directory.EnumerateDirectories("/run/wrenn", TestPrefix.Family + "*-pg"))
+        {
+            var owner = Path.GetFileName(folder)[..^3];
+            if (TestPrefix.IsLive(owner))
+                continue;
+            var pidFile = Path.Combine(folder, "data", "postmaster.pid");
+            if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid))
+            {
+                try
+                {
+                    Process.GetProcessById(pid).Kill(entireProcessTree: true);
+                }
+                catch (ArgumentException)
+                {
+                }
+            }
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
