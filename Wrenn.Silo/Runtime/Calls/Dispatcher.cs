@@ -1,0 +1,225 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Wrenn.Grains.Runtime;
+using Wrenn.Silo.Runtime.Activations;
+using Wrenn.Silo.Runtime.Cluster;
+using Wrenn.Silo.Runtime.Directory;
+using Wrenn.Silo.Runtime.Grains;
+using Wrenn.Silo.Runtime.Transport;
+
+namespace Wrenn.Silo.Runtime.Calls;
+
+/// <summary>A call that arrived from another silo, addressed to <see cref="Target"/> (an incarnation).</summary>
+internal sealed record IncomingCall(GrainId Grain, GrainMethod Method, object?[] Arguments, ImmutableArray<string> Chain, string? PinTo, long Target);
+
+/// <summary>
+/// Routes every grain call: to the local activation, or to the silo the directory names, or — when
+/// the grain has no activation — to where its placement says, which then registers it. A call that
+/// finds its route stale (the activation went away, the directory moved) is routed again, a bounded
+/// number of times.
+/// </summary>
+internal sealed class Dispatcher(
+    GrainDirectory directory,
+    MembershipService membership,
+    ActivationTable activations,
+    TransportClient transport,
+    RuntimeStats stats,
+    RuntimeOptions options,
+    Func<GrainId, GrainKind, Activation> newActivation)
+{
+    private const int MaxRoutes = 8;
+
+    private abstract record Route;
+
+    private sealed record Local(Activation Activation) : Route;
+
+    private sealed record Remote(SiloInfo Silo) : Route;
+
+    public async Task<object?> InvokeAsync(GrainKind kind, GrainId grain, GrainMethod method, object?[] arguments, string? pinTo, CancellationToken cancellationToken)
+    {
+        var chain = ChainFor(grain);
+        var timeout = method.Timeout ?? options.CallTimeout;
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await RouteAsync(kind, grain, pinTo, limit.Token) switch
+                    {
+                        Local local => await local.Activation.InvokeAsync(method, arguments, chain, limit.Token),
+                        Remote remote => await ForwardAsync(remote.Silo, new RemoteCall(grain, method, arguments, chain, pinTo, timeout), limit.Token),
+                        _ => throw new UnreachableException(),
+                    };
+                }
+                catch (Exception e) when (IsStaleRoute(e))
+                {
+                    await BeforeRerouteAsync(grain, attempt, e, limit.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The call {grain}.{method.Name} did not finish within {timeout.TotalSeconds:0.#} s.");
+        }
+    }
+
+    public async IAsyncEnumerable<object?> StreamAsync(GrainKind kind, GrainId grain, GrainMethod method, object?[] arguments, string? pinTo, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var chain = ChainFor(grain);
+        IAsyncEnumerator<object?>? items = null;
+        bool hasItem;
+        // Re-routing is possible until the first item: after that the stream belongs to one activation.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                items = await RouteAsync(kind, grain, pinTo, cancellationToken) switch
+                {
+                    Local local => local.Activation.StreamAsync(method, arguments, chain, cancellationToken).GetAsyncEnumerator(cancellationToken),
+                    Remote remote => ForwardStream(remote.Silo, new RemoteCall(grain, method, arguments, chain, pinTo, null), cancellationToken).GetAsyncEnumerator(cancellationToken),
+                    _ => throw new UnreachableException(),
+                };
+                hasItem = await items.MoveNextAsync();
+                break;
+            }
+            catch (Exception e) when (IsStaleRoute(e))
+            {
+                if (items is not null)
+                    await items.DisposeAsync();
+                items = null;
+                await BeforeRerouteAsync(grain, attempt, e, cancellationToken);
+            }
+        }
+        await using (items)
+        {
+            while (hasItem)
+            {
+                yield return items.Current;
+                hasItem = await items.MoveNextAsync();
+            }
+        }
+    }
+
+    /// <summary>A call from another silo: served by the local activation, or made here, or refused as not here.</summary>
+    public async Task<object?> InvokeHereAsync(GrainKind kind, IncomingCall call, CancellationToken cancellationToken)
+    {
+        var activation = await ActivationHereAsync(kind, call, cancellationToken);
+        return await activation.InvokeAsync(call.Method, call.Arguments, call.Chain, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<object?> StreamHereAsync(GrainKind kind, IncomingCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var activation = await ActivationHereAsync(kind, call, cancellationToken);
+        await foreach (var item in activation.StreamAsync(call.Method, call.Arguments, call.Chain, cancellationToken))
+            yield return item;
+    }
+
+    private async Task<Activation> ActivationHereAsync(GrainKind kind, IncomingCall call, CancellationToken cancellationToken)
+    {
+        if (call.Target != membership.Incarnation || !membership.CanServe)
+            throw new NotHereException(null);
+        if (activations.TryGetLive(call.Grain, out var live))
+            return live;
+        if (kind.Placement == PlacementKind.Pinned && await directory.PinAsync(call.Grain, call.PinTo ?? membership.Name, cancellationToken) != membership.Name)
+            throw new NotHereException(null);
+        return await ActivateHereAsync(kind, call.Grain, cancellationToken);
+    }
+
+    private ImmutableArray<string> ChainFor(GrainId grain)
+    {
+        var chain = CallChain.Current;
+        var id = grain.ToString();
+        if (chain.Contains(id))
+            throw new GrainCallCycleException([.. chain, id]);
+        return chain;
+    }
+
+    private static bool IsStaleRoute(Exception e) => e is ActivationGoneException or NotHereException;
+
+    private async Task BeforeRerouteAsync(GrainId grain, int attempt, Exception reason, CancellationToken cancellationToken)
+    {
+        directory.Forget(grain);
+        if (attempt >= MaxRoutes)
+            throw new GrainUnavailableException(grain.ToString(), $"no silo took the call after {attempt} attempts (last: {reason.Message})");
+        if (reason is NotHereException { Owner: null })
+        {
+            // The silo we picked could not take it (stopping, fenced, or our view is behind): look again.
+            await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), cancellationToken);
+            await membership.RefreshViewAsync(cancellationToken);
+        }
+    }
+
+    private async Task<object?> ForwardAsync(SiloInfo silo, RemoteCall call, CancellationToken cancellationToken)
+    {
+        stats.Forwarded();
+        return await transport.InvokeAsync(silo, call, cancellationToken);
+    }
+
+    private IAsyncEnumerable<object?> ForwardStream(SiloInfo silo, RemoteCall call, CancellationToken cancellationToken)
+    {
+        stats.Forwarded();
+        return transport.StreamAsync(silo, call, cancellationToken);
+    }
+
+    private async Task<Route> RouteAsync(GrainKind kind, GrainId grain, string? pinTo, CancellationToken cancellationToken)
+    {
+        if (membership.CanServe && activations.TryGetLive(grain, out var live))
+            return new Local(live);
+
+        var view = membership.View;
+        if (kind.Placement == PlacementKind.Pinned)
+        {
+            var owner = await directory.PinAsync(grain, pinTo ?? membership.Name, cancellationToken);
+            if (owner == membership.Name)
+                return new Local(await ActivateHereAsync(kind, grain, cancellationToken));
+            var silo = view.LatestByName(owner);
+            return silo switch
+            {
+                null => throw new GrainUnavailableException(grain.ToString(), $"it is pinned to silo {owner}, which has not joined the cluster"),
+                { Status: SiloStatus.Dead } => throw new GrainLostException(grain.ToString(), owner),
+                { Status: SiloStatus.Left } => throw new GrainUnavailableException(grain.ToString(), $"silo {owner}, which it is pinned to, has stopped"),
+                _ when view.IsSuspected(silo) => throw new GrainUnavailableException(grain.ToString(), $"silo {owner}, which it is pinned to, is suspected (no heartbeat for {silo.HeartbeatAge.TotalSeconds:0.0} s)"),
+                _ => new Remote(silo),
+            };
+        }
+
+        if (await directory.LookupAsync(grain, cancellationToken) is { } incarnation)
+        {
+            if (incarnation == membership.Incarnation)
+                return new Local(await ActivateHereAsync(kind, grain, cancellationToken));
+            var silo = view.ByIncarnation(incarnation);
+            if (silo is null && incarnation > view.MaxIncarnation)
+            {
+                await membership.RefreshViewAsync(cancellationToken); // a silo that joined after our last look
+                silo = membership.View.ByIncarnation(incarnation);
+            }
+            if (silo is { Status: SiloStatus.Active })
+                return new Remote(silo);
+            directory.Forget(grain); // its silo is gone; registration below takes the entry over
+        }
+
+        var target = kind.Placement == PlacementKind.Spread && view.Live.Count > 0
+            ? view.Live[Random.Shared.Next(view.Live.Count)]
+            : null;
+        if (target is null || target.Incarnation == membership.Incarnation)
+            return new Local(await ActivateHereAsync(kind, grain, cancellationToken));
+        return new Remote(target);
+    }
+
+    /// <summary>Registers the grain for this silo in the directory and activates it, or says who has it.</summary>
+    private Task<Activation> ActivateHereAsync(GrainKind kind, GrainId grain, CancellationToken cancellationToken) =>
+        activations.GetOrCreateAsync(grain, async () =>
+        {
+            if (!membership.CanServe)
+                throw new NotHereException(null);
+            var owner = await directory.RegisterAsync(grain, membership.Incarnation, CancellationToken.None);
+            if (owner != membership.Incarnation)
+                throw new NotHereException(owner);
+            stats.Activated();
+            return newActivation(grain, kind);
+        }).WaitAsync(cancellationToken);
+}

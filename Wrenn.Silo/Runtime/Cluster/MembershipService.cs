@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Wrenn.Silo.Runtime.Cluster;
+
+/// <summary>
+/// This silo's place in the cluster: it joins as a new incarnation, heartbeats, keeps a view of the
+/// others, votes against silos that stopped heartbeating, and fences itself — stops serving when its
+/// lease runs out, and drops everything and rejoins as a new incarnation when it finds itself
+/// declared dead.
+/// </summary>
+internal sealed partial class MembershipService(
+    MembershipTable table,
+    MembershipOptions options,
+    string name,
+    Uri endpoint,
+    ILogger logger,
+    Func<Task> onFenced) : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _paused = new(1, 1);
+    private Task? _loop;
+    private long _leaseUntil;
+    private volatile ClusterView _view = ClusterView.Empty;
+
+    public long Incarnation { get; private set; }
+
+    public string Name => name;
+
+    public ClusterView View => _view;
+
+    /// <summary>Whether this silo may serve calls now: its lease from the last heartbeat has not run out.</summary>
+    public bool CanServe => !_stop.IsCancellationRequested && Stopwatch.GetTimestamp() < Volatile.Read(ref _leaseUntil);
+
+    public async Task JoinAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var (incarnation, predecessor) = await table.JoinAsync(name, endpoint, options.SuspectAfter, cancellationToken);
+        Incarnation = incarnation;
+        ExtendLease(started);
+        if (predecessor is not null)
+            LogPredecessorDeclaredDead(logger, name, predecessor.Incarnation);
+        LogJoined(logger, name, incarnation, endpoint);
+        await RefreshViewAsync(cancellationToken);
+        _loop ??= Task.Run(LoopAsync);
+    }
+
+    private void ExtendLease(long heartbeatStarted) =>
+        Volatile.Write(ref _leaseUntil, heartbeatStarted + (long)(options.Lease.TotalSeconds * Stopwatch.Frequency));
+
+    public async Task RefreshViewAsync(CancellationToken cancellationToken) =>
+        _view = new ClusterView(await table.ReadAsync(cancellationToken), options.SuspectAfter);
+
+    private async Task LoopAsync()
+    {
+        using var ticks = new PeriodicTimer(options.HeartbeatInterval);
+        while (await WaitTickAsync(ticks))
+        {
+            await _paused.WaitAsync(_stop.Token).ConfigureAwait(false);
+            try
+            {
+                await BeatAsync(_stop.Token);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogHeartbeatFailed(logger, e, name, options.Lease.TotalSeconds);
+            }
+            finally
+            {
+                _paused.Release();
+            }
+        }
+    }
+
+    private async Task<bool> WaitTickAsync(PeriodicTimer ticks)
+    {
+        try
+        {
+            return await ticks.WaitForNextTickAsync(_stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task BeatAsync(CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (!await table.HeartbeatAsync(Incarnation, cancellationToken))
+        {
+            Volatile.Write(ref _leaseUntil, 0);
+            LogFenced(logger, name, Incarnation);
+            await onFenced();
+            await JoinAsync(cancellationToken);
+            return;
+        }
+        ExtendLease(started);
+        await RefreshViewAsync(cancellationToken);
+        foreach (var silo in _view.Silos)
+        {
+            if (silo.Incarnation == Incarnation || !_view.IsSuspected(silo) || !CanServe)
+                continue;
+            if (await table.SuspectAsync(Incarnation, silo.Incarnation, options.SuspectAfter, options.VotesToDeclareDead, cancellationToken))
+            {
+                LogDeclaredDead(logger, silo.ToString(), silo.HeartbeatAge.TotalSeconds);
+                await RefreshViewAsync(cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Test hook: stop heartbeating, as a silo stalled by a long pause or cut off from the database would.</summary>
+    internal Task PauseHeartbeatsAsync() => _paused.WaitAsync();
+
+    internal void ResumeHeartbeats() => _paused.Release();
+
+    public Task LeaveAsync(CancellationToken cancellationToken) => table.LeaveAsync(Incarnation, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_loop is not null)
+            await _loop;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Name} joined the cluster as incarnation {Incarnation} at {Endpoint}")]
+    private static partial void LogJoined(ILogger logger, string name, long incarnation, Uri endpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Name} found its previous incarnation {Incarnation} still marked active (it crashed); declared it dead and took over its pinned grains")]
+    private static partial void LogPredecessorDeclaredDead(ILogger logger, string name, long incarnation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Name} could not heartbeat; it stops serving if this lasts {Lease} s. Check the database connection")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception exception, string name, double lease);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Silo {Name} incarnation {Incarnation} was declared dead by the cluster; dropping its activations and rejoining as a new incarnation")]
+    private static partial void LogFenced(ILogger logger, string name, long incarnation);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Declared silo {Silo} dead: no heartbeat for {Seconds:0.0} s; its grains re-activate elsewhere on their next call")]
+    private static partial void LogDeclaredDead(ILogger logger, string silo, double seconds);
+}
