@@ -12,8 +12,10 @@ internal static class Clusters
     public static async Task<TestCluster> StartAsync(string purpose, int silos, MembershipOptions? membership = null, RuntimeOptions? runtime = null)
     {
         var database = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync(purpose);
-        return await TestCluster.StartAsync(database, silos, TestGrains.Register, services => services.AddSingleton<Probe>(), membership, runtime);
+        return await TestCluster.StartAsync(database, silos, TestGrains.Register, services => services.AddProbe(), membership, runtime);
     }
+
+    public static IServiceCollection AddProbe(this IServiceCollection services) => services.AddSingleton<Probe>();
 
     public static Probe Probe(this TestCluster cluster) => cluster.Services.GetRequiredService<Probe>();
 

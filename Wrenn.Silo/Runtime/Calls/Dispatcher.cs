@@ -177,6 +177,12 @@ internal sealed class Dispatcher(
             if (owner == membership.Name)
                 return new Local(await ActivateHereAsync(kind, grain, cancellationToken));
             var silo = view.LatestByName(owner);
+            if (silo is null)
+            {
+                await membership.RefreshViewAsync(cancellationToken); // it may have joined after our last look
+                view = membership.View;
+                silo = view.LatestByName(owner);
+            }
             return silo switch
             {
                 null => throw new GrainUnavailableException(grain.ToString(), $"it is pinned to silo {owner}, which has not joined the cluster"),
@@ -212,6 +218,9 @@ internal sealed class Dispatcher(
 
     /// <summary>Registers the grain for this silo in the directory and activates it, or says who has it.</summary>
     private Task<Activation> ActivateHereAsync(GrainKind kind, GrainId grain, CancellationToken cancellationToken) =>
+        // A silo whose lease ran out serves nothing, not even activations it still holds: the cluster
+        // may have declared it dead and re-activated them elsewhere.
+        !membership.CanServe ? Task.FromException<Activation>(new NotHereException(null)) :
         activations.GetOrCreateAsync(grain, async () =>
         {
             if (!membership.CanServe)

@@ -23,5 +23,16 @@ public interface IPersistentState<T>
 }
 
 /// <summary>A state write lost a race: the stored etag is not the one this activation read.</summary>
-public sealed class InconsistentStateException(string grain, string name, long? expected, string whatHappened)
-    : Exception($"State '{name}' of grain {grain} was changed elsewhere ({whatHappened}; this activation expected etag {expected?.ToString() ?? "none"}). Re-read it before writing.");
+public sealed class InconsistentStateException : Exception
+{
+    public InconsistentStateException(string grain, string name, long? expected, string whatHappened)
+        : base($"State '{name}' of grain {grain} was changed elsewhere ({whatHappened}; this activation expected etag {expected?.ToString() ?? "none"}). Re-read it before writing.")
+    {
+    }
+
+    /// <summary>As rebuilt on the calling silo.</summary>
+    internal InconsistentStateException(string message)
+        : base(message)
+    {
+    }
+}

@@ -27,7 +27,7 @@ internal sealed record WireError(string Kind, string Message, string? Code = nul
         "cycle" => new GrainCallCycleException(Chain ?? []),
         "grain" when Code == "UNAVAILABLE" => new GrainUnavailableException(grain, Message),
         "grain" => new GrainException(Code ?? "UNKNOWN", Message),
-        "state" => new InvalidOperationException(Message),
+        "state" => new InconsistentStateException(Message),
         "timeout" => new TimeoutException(Message),
         "cancelled" => new OperationCanceledException(Message),
         "argument" => new ArgumentException(Message),
