@@ -57,7 +57,11 @@ public enum PlacementKind
     /// <summary>On a random active silo.</summary>
     Spread,
 
-    /// <summary>On one silo, by name, forever: it never activates elsewhere (host-affine grains).</summary>
+    /// <summary>
+    /// On one silo, by name, forever: it never activates elsewhere (host-affine grains). Such a grain
+    /// exists once a call through <see cref="IGrainFactory.Get{TGrain}(string, string)"/> pinned it;
+    /// calling one that was never pinned fails with NOT_FOUND and creates nothing.
+    /// </summary>
     Pinned,
 }
 

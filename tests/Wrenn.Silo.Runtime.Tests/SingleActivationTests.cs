@@ -44,4 +44,16 @@ public sealed class SingleActivationTests
         Assert.NotEqual(first.Activation, second.Activation);
         Assert.Equal(1, await counter.GetAsync()); // written by the deactivation hook, read by the new activation
     }
+
+    [Fact]
+    public async Task A_pinned_grain_that_was_never_pinned_is_not_found_and_nothing_is_created()
+    {
+        await using var cluster = await Clusters.StartAsync("pinned-missing", silos: 2);
+
+        var error = await Assert.ThrowsAsync<Wrenn.Grains.Runtime.GrainException>(() => cluster[0].Grains.Get<IPinnedGrain>("nobody").WhereAsync());
+
+        Assert.Equal("NOT_FOUND", error.Code);
+        Assert.Equal(0, cluster.Silos.Sum(s => s.ActivationCount));
+        Assert.Equal("silo-2", await cluster[0].Grains.Get<IPinnedGrain>("somebody", "silo-2").WhereAsync());
+    }
 }

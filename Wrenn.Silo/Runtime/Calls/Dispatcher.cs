@@ -124,10 +124,14 @@ internal sealed class Dispatcher(
             throw new NotHereException(null);
         if (activations.TryGetLive(call.Grain, out var live))
             return live;
-        if (kind.Placement == PlacementKind.Pinned && await directory.PinAsync(call.Grain, call.PinTo ?? membership.Name, cancellationToken) != membership.Name)
-            throw new NotHereException(null);
+        if (kind.Placement == PlacementKind.Pinned && await directory.PinAsync(call.Grain, call.PinTo, cancellationToken) is var owner && owner != membership.Name)
+            throw owner is null ? NotFound(call.Grain) : new NotHereException(null);
         return await ActivateHereAsync(kind, call.Grain, cancellationToken);
     }
+
+    /// <summary>A pinned grain exists only once something pinned it to a silo (its creation); asking for another is not an activation.</summary>
+    private static GrainException NotFound(GrainId grain) =>
+        new("NOT_FOUND", $"{grain} does not exist (a pinned grain is created by a call that names its silo).");
 
     private ImmutableArray<string> ChainFor(GrainId grain)
     {
@@ -173,7 +177,7 @@ internal sealed class Dispatcher(
         var view = membership.View;
         if (kind.Placement == PlacementKind.Pinned)
         {
-            var owner = await directory.PinAsync(grain, pinTo ?? membership.Name, cancellationToken);
+            var owner = await directory.PinAsync(grain, pinTo, cancellationToken) ?? throw NotFound(grain);
             if (owner == membership.Name)
                 return new Local(await ActivateHereAsync(kind, grain, cancellationToken));
             var silo = view.LatestByName(owner);

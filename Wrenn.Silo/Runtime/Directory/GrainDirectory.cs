@@ -83,11 +83,23 @@ internal sealed class GrainDirectory(NpgsqlDataSource dataSource)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>The silo a pinned grain belongs to, pinning it to <paramref name="pinTo"/> if it has none yet.</summary>
-    public async Task<string> PinAsync(GrainId grain, string pinTo, CancellationToken cancellationToken)
+    /// <summary>
+    /// The silo a pinned grain belongs to, pinning it to <paramref name="pinTo"/> if it has none yet;
+    /// with no <paramref name="pinTo"/>, null for a grain never pinned (it does not exist).
+    /// </summary>
+    public async Task<string?> PinAsync(GrainId grain, string? pinTo, CancellationToken cancellationToken)
     {
         if (_pins.TryGetValue(grain, out var pinned))
             return pinned;
+        if (pinTo is null)
+        {
+            await using var lookup = dataSource.CreateCommand("SELECT silo_name FROM wrenn_grain_pins WHERE grain_id = $1");
+            lookup.Parameters.Add(new() { Value = grain.ToString() });
+            if (await lookup.ExecuteScalarAsync(cancellationToken) is not string found)
+                return null;
+            _pins[grain] = found;
+            return found;
+        }
         await using var command = dataSource.CreateCommand("""
             WITH pin AS (INSERT INTO wrenn_grain_pins (grain_id, silo_name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING silo_name)
             SELECT silo_name FROM pin UNION ALL SELECT silo_name FROM wrenn_grain_pins WHERE grain_id = $1 AND NOT EXISTS (SELECT 1 FROM pin)
