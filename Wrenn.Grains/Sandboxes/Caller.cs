@@ -23,6 +23,7 @@ public static class ErrorCodes
     public const string FailedPrecondition = "FAILED_PRECONDITION";
     public const string ResourceExhausted = "RESOURCE_EXHAUSTED";
     public const string AlreadyExists = "ALREADY_EXISTS";
+    public const string PermissionDenied = "PERMISSION_DENIED";
     public const string Cancelled = "CANCELLED";
     public const string DeadlineExceeded = "DEADLINE_EXCEEDED";
     public const string Internal = "INTERNAL";

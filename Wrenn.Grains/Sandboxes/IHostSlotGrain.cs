@@ -11,11 +11,13 @@ public sealed record HostInfo(string Name, HostCapacity Capacity, HostCapacity R
 [Placement(PlacementKind.Pinned)]
 public interface IHostSlotGrain : IGrainWithStringKey
 {
+    /// <summary>Hosts are shared by every team: any caller may read them.</summary>
     [Shared]
-    Task<HostInfo> GetAsync();
+    Task<HostInfo> GetAsync(Caller caller);
 
-    /// <summary>Reserves room for a sandbox or fails with RESOURCE_EXHAUSTED naming what is short.</summary>
-    Task ReserveAsync(string sandboxId, int vcpus, int memoryMib, long diskMib);
+    /// <summary>Reserves room for a sandbox or fails with RESOURCE_EXHAUSTED naming what is short. The silo only.</summary>
+    Task ReserveAsync(Caller caller, string sandboxId, int vcpus, int memoryMib, long diskMib);
 
-    Task ReleaseAsync(string sandboxId);
+    /// <summary>The silo only.</summary>
+    Task ReleaseAsync(Caller caller, string sandboxId);
 }

@@ -16,17 +16,12 @@ public sealed record TemplateInfo(
     int SandboxesUsingIt,
     DateTimeOffset CreatedAt);
 
-/// <summary>A template, keyed <c>tpl-{uuid}</c>: what sandboxes start from, and how many use it.</summary>
+/// <summary>A template, keyed <c>tpl-{uuid}</c>: what sandboxes start from; deleting one in use is refused.</summary>
 [GrainKind("template")]
 public interface ITemplateGrain : IGrainWithStringKey
 {
     [Shared]
     Task<TemplateInfo> GetAsync(Caller caller);
-
-    /// <summary>A sandbox starts using the template (deleting it is refused while any does).</summary>
-    Task<TemplateInfo> AcquireAsync(Caller caller, string sandboxId);
-
-    Task ReleaseAsync(Caller caller, string sandboxId);
 
     /// <summary>Refused with FAILED_PRECONDITION while sandboxes use it.</summary>
     Task DeleteAsync(Caller caller);

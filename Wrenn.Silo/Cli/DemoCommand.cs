@@ -36,7 +36,7 @@ internal static class DemoCommand
         try
         {
             var image = GuestImage.FromDirectory(WrennPaths.ImageDir);
-            var sandboxId = Grains.Ids.SandboxId.New().ToString();
+            var sandboxId = Wrenn.Grains.Ids.SandboxId.New().ToString();
             await Console.Error.WriteLineAsync($"demo: booting {sandboxId} ({image.Kernel.KernelPath})");
             var sandbox = await vms.CreateAsync(sandboxId, image, new VmSize(1, 256), cancellationToken);
             try

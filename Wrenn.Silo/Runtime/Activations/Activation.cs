@@ -29,6 +29,7 @@ internal sealed partial class Activation : IGrainContext
     private Grain? _grain;
     private Exception? _activationFailure;
     private bool _deactivateRequested;
+    private int _cancellingShared;
     private long _lastUsed = Environment.TickCount64;
 
     public Activation(ActivationHost host, GrainKind kind, GrainId id, long incarnation)
@@ -90,7 +91,7 @@ internal sealed partial class Activation : IGrainContext
         finally
         {
             callToken.Dispose();
-            Exit(turn);
+            Exit(turn, method);
         }
     }
 
@@ -114,7 +115,7 @@ internal sealed partial class Activation : IGrainContext
         finally
         {
             callToken.Dispose();
-            Exit(turn);
+            Exit(turn, method);
         }
     }
 
@@ -125,6 +126,7 @@ internal sealed partial class Activation : IGrainContext
         {
             if (method.CancelsShared)
             {
+                _cancellingShared++;
                 _sharedCalls.Cancel();
                 _sharedCalls = new CancellationTokenSource();
             }
@@ -132,10 +134,20 @@ internal sealed partial class Activation : IGrainContext
                 sharedToken = _sharedCalls.Token;
         }
 
-        var turn = await _gate.EnterAsync(method.Shared, cancellationToken);
+        TurnGate.Turn turn;
+        try
+        {
+            turn = await _gate.EnterAsync(method.Shared, cancellationToken);
+        }
+        catch
+        {
+            EndCancellingShared(method);
+            throw;
+        }
         if (_phase != Phase.Active)
         {
             turn.Dispose();
+            EndCancellingShared(method);
             if (_activationFailure is not null)
                 throw new GrainException("ACTIVATION_FAILED", $"Grain {Id} failed to activate: {_activationFailure.Message}");
             throw new ActivationGoneException(Id);
@@ -144,8 +156,27 @@ internal sealed partial class Activation : IGrainContext
         return (turn, callToken);
     }
 
-    private void Exit(TurnGate.Turn turn)
+    private void EndCancellingShared(GrainMethod method)
     {
+        if (method.CancelsShared)
+        {
+            lock (_gate)
+                _cancellingShared--;
+        }
+    }
+
+    public bool CancellingSharedCalls
+    {
+        get
+        {
+            lock (_gate)
+                return _cancellingShared > 0;
+        }
+    }
+
+    private void Exit(TurnGate.Turn turn, GrainMethod method)
+    {
+        EndCancellingShared(method);
         Volatile.Write(ref _lastUsed, Environment.TickCount64);
         turn.Dispose();
         if (_deactivateRequested)

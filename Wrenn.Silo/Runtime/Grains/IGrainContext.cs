@@ -35,6 +35,12 @@ public interface IGrainContext
 
     Task RemoveReminderAsync(string name, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// True while a [CancelsShared] call waits for or runs its turn: a shared call that sees its
+    /// cancellation now was cancelled for it (e.g. an exec stopped by destroy), not by its caller.
+    /// </summary>
+    bool CancellingSharedCalls { get; }
+
     /// <summary>Deactivates this activation once the current turn ends.</summary>
     void DeactivateOnIdle();
 }

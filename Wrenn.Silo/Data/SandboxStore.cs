@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Sandboxes;
+
+namespace Wrenn.Silo.Data;
+
+/// <summary>A sandbox as stored: what users see, plus what its host holds for it (the VM handle, slot, disk).</summary>
+public sealed record SandboxRecord(
+    string Id,
+    string TeamId,
+    string TemplateId,
+    string Host,
+    SandboxState State,
+    int Vcpus,
+    int MemoryMib,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? Deadline,
+    IReadOnlyDictionary<string, string> Metadata,
+    string? Error,
+    SandboxVm? Vm,
+    long Version)
+{
+    public SandboxInfo ToInfo() => new(Id, TeamId, TemplateId, Host, State, Vcpus, MemoryMib, CreatedAt, Deadline, Metadata, Error);
+}
+
+/// <summary>
+/// The sandbox grain's state and the catalog users list from, in one row with a version: a write
+/// that lost a race (a second activation, a stale silo) is refused.
+/// </summary>
+public sealed class SandboxStore(NpgsqlDataSource dataSource)
+{
+    private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version";
+
+    public async Task<SandboxRecord?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM wrenn_sandboxes WHERE id = $1");
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    /// <summary>A team's sandboxes, newest first, after the cursor (a sandbox id), optionally in one state.</summary>
+    public async Task<IReadOnlyList<SandboxRecord>> ListAsync(string teamId, SandboxState? state, string? after, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {Columns} FROM wrenn_sandboxes
+            WHERE team_id = $1 AND ($2::text IS NULL OR state = $2)
+              AND ($3::text IS NULL OR (created_at, id) < (SELECT created_at, id FROM wrenn_sandboxes WHERE id = $3))
+            ORDER BY created_at DESC, id DESC LIMIT $4
+            """);
+        command.Parameters.Add(new() { Value = teamId });
+        command.Parameters.Add(new() { Value = (object?)state?.ToString() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = limit });
+        return await ReadAllAsync(command, cancellationToken);
+    }
+
+    /// <summary>This host's sandboxes in the given states (the reconciler's view of the database).</summary>
+    public async Task<IReadOnlyList<SandboxRecord>> OnHostAsync(string host, IReadOnlyList<SandboxState> states, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM wrenn_sandboxes WHERE host = $1 AND state = ANY($2)");
+        command.Parameters.Add(new() { Value = host });
+        command.Parameters.Add(new() { Value = states.Select(s => s.ToString()).ToArray() });
+        return await ReadAllAsync(command, cancellationToken);
+    }
+
+    public async Task<SandboxRecord> InsertAsync(SandboxRecord record, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)
+            """);
+        AddParameters(command, record);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return record with { Version = 1 };
+    }
+
+    /// <summary>Writes the record if nobody else wrote since it was read; returns it with its new version.</summary>
+    public async Task<SandboxRecord> UpdateAsync(SandboxRecord record, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE wrenn_sandboxes SET team_id = $2, template_id = $3, host = $4, state = $5, vcpus = $6, memory_mib = $7, created_at = $8,
+                deadline = $9, metadata = $10, error = $11, vm = $12, version = version + 1, updated_at = now()
+            WHERE id = $1 AND version = $13
+            """);
+        AddParameters(command, record);
+        command.Parameters.Add(new() { Value = record.Version });
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+            throw new GrainException(ErrorCodes.Internal, $"Sandbox {record.Id} was changed by someone else (version {record.Version} is stale); retry.");
+        return record with { Version = record.Version + 1 };
+    }
+
+    private static void AddParameters(NpgsqlCommand command, SandboxRecord record)
+    {
+        command.Parameters.Add(new() { Value = record.Id });
+        command.Parameters.Add(new() { Value = record.TeamId });
+        command.Parameters.Add(new() { Value = record.TemplateId });
+        command.Parameters.Add(new() { Value = record.Host });
+        command.Parameters.Add(new() { Value = record.State.ToString() });
+        command.Parameters.Add(new() { Value = record.Vcpus });
+        command.Parameters.Add(new() { Value = record.MemoryMib });
+        command.Parameters.Add(new() { Value = record.CreatedAt.UtcDateTime });
+        command.Parameters.Add(new() { Value = (object?)record.Deadline?.UtcDateTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = JsonSerializer.Serialize(record.Metadata, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new() { Value = (object?)record.Error ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = record.Vm is null ? DBNull.Value : JsonSerializer.Serialize(record.Vm, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
+    }
+
+    private static async Task<IReadOnlyList<SandboxRecord>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var records = new List<SandboxRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            records.Add(Read(reader));
+        return records;
+    }
+
+    private static SandboxRecord Read(NpgsqlDataReader reader) => new(
+        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+        Enum.Parse<SandboxState>(reader.GetString(4)), reader.GetInt32(5), reader.GetInt32(6),
+        new DateTimeOffset(reader.GetDateTime(7), TimeSpan.Zero),
+        reader.IsDBNull(8) ? null : new DateTimeOffset(reader.GetDateTime(8), TimeSpan.Zero),
+        JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(9), WrennJson.Options) ?? [],
+        reader.IsDBNull(10) ? null : reader.GetString(10),
+        reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<SandboxVm>(reader.GetString(11), WrennJson.Options),
+        reader.GetInt64(12));
+}

@@ -1,0 +1,362 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Sandboxes;
+using Wrenn.Guest.Protocol;
+using Wrenn.Guest.Protocol.Connect;
+using Wrenn.Guest.Protocol.V1;
+using Wrenn.Silo.Data;
+using Wrenn.Silo.Runtime.Grains;
+using Wrenn.Silo.Sandboxes;
+
+namespace Wrenn.Silo.Grains;
+
+/// <summary>
+/// One sandbox, on the silo whose host runs its VM. Its record (state, VM handle, deadline) is
+/// written at every transition; after a silo restart the next activation re-adopts the VM or, if
+/// it is gone, marks the sandbox lost and frees what it held.
+/// </summary>
+public sealed partial class SandboxGrain(
+    SandboxStore store,
+    TemplateCatalog templates,
+    SandboxVms vms,
+    AuditLog audit,
+    ILogger<SandboxGrain> logger) : Grain, ISandboxGrain
+{
+    private const string TimeoutReminder = "timeout";
+    private SandboxRecord? _record;
+    private AgentClient? _agent;
+    private IAsyncDisposable? _clock;
+
+    private string Id => Context.Id.Key;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _record = await store.GetAsync(Id, cancellationToken);
+        switch (_record)
+        {
+            case { State: SandboxState.Running, Vm: { } vm }:
+                if (await vms.IsAliveAsync(vm, cancellationToken))
+                {
+                    AttachTo(vm);
+                    LogAdopted(Id);
+                }
+                else
+                {
+                    await EndAsync(SandboxState.Lost, "its VM was no longer running when the silo started (host reboot or crash)", vm);
+                }
+                break;
+            case { State: SandboxState.Creating }:
+                // The silo stopped in the middle of creating it: whatever was acquired goes.
+                await EndAsync(SandboxState.Failed, "the silo stopped while creating it", _record.Vm);
+                break;
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => await DetachAsync();
+
+    public async Task<SandboxInfo> CreateAsync(Caller caller, CreateSandbox request, CancellationToken cancellationToken)
+    {
+        if (_record is not null)
+            throw _record.TeamId == caller.TeamId
+                ? new GrainException(ErrorCodes.AlreadyExists, $"Sandbox {Id} already exists.")
+                : NotFound();
+        if (request.TimeoutSeconds <= 0)
+            throw new GrainException(ErrorCodes.InvalidArgument, $"A sandbox's timeout must be at least 1 second (got {request.TimeoutSeconds}).");
+        var template = await templates.GetAsync(request.TemplateId, cancellationToken);
+        if (template is null || !(template.IsPublic || template.TeamId == caller.TeamId))
+            throw new GrainException(ErrorCodes.NotFound, $"No template {request.TemplateId} in your team or among public templates.");
+        if (template.Kind != TemplateKind.Image || template.Source.ImageDir is null)
+            throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{template.Name}' is a {template.Kind} template; this silo can start sandboxes from image templates only.");
+        var size = new VmSize(request.Vcpus > 0 ? request.Vcpus : template.Vcpus, request.MemoryMib > 0 ? request.MemoryMib : template.MemoryMib);
+
+        var host = Context.SiloName;
+        var now = DateTimeOffset.UtcNow;
+        _record = await store.InsertAsync(new SandboxRecord(Id, caller.TeamId, template.Id, host, SandboxState.Creating, size.Vcpus, size.MemoryMib,
+            now, null, request.Metadata ?? new Dictionary<string, string>(), null, null, 0), cancellationToken);
+        SandboxVm vm;
+        try
+        {
+            vm = await vms.CreateAsync(Id, GuestImage.FromDirectory(template.Source.ImageDir), size, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // SandboxVms undid its own steps; the reservation and the record are ours to settle.
+            await EndAsync(SandboxState.Failed, Describe(e), vm: null);
+            await audit.RecordAsync(caller, "sandbox.create.failed", Id, new { error = Describe(e) }, CancellationToken.None);
+            throw new GrainException(e is OperationCanceledException ? ErrorCodes.Cancelled : ErrorCodes.Internal, $"Sandbox {Id} could not be created: {Describe(e)}");
+        }
+
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(request.TimeoutSeconds);
+        _record = await store.UpdateAsync(_record with { State = SandboxState.Running, Vm = vm, Deadline = deadline }, CancellationToken.None);
+        AttachTo(vm);
+        await Context.SetReminderAsync(TimeoutReminder, deadline - DateTimeOffset.UtcNow, null, CancellationToken.None);
+        await audit.RecordAsync(caller, "sandbox.create", Id, new { template = template.Name, size.Vcpus, size.MemoryMib }, CancellationToken.None);
+        return _record.ToInfo();
+    }
+
+    public Task<SandboxInfo> GetAsync(Caller caller) => Task.FromResult(Visible(caller).ToInfo());
+
+    public async Task<ExecOutcome> ExecAsync(Caller caller, ExecRequest request, CancellationToken cancellationToken)
+    {
+        var agent = RunningAgent(caller);
+        try
+        {
+            var result = await agent.ExecAsync(ToStart(request), cancellationToken, TimeoutOf(request));
+            return new ExecOutcome(result.ExitCode, Encoding.UTF8.GetString(result.Stdout), Encoding.UTF8.GetString(result.Stderr));
+        }
+        catch (Exception e) when (e is ConnectException or OperationCanceledException)
+        {
+            throw ExecFailed(e, request, cancellationToken);
+        }
+    }
+
+    public async IAsyncEnumerable<ExecEvent> ExecStreamAsync(Caller caller, ExecRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var agent = RunningAgent(caller);
+        await using var events = agent.StartAsync(ToStart(request), cancellationToken, TimeoutOf(request)).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            ProcessEvent next;
+            try
+            {
+                if (!await events.MoveNextAsync())
+                    yield break;
+                next = events.Current;
+            }
+            catch (Exception e) when (e is ConnectException or OperationCanceledException)
+            {
+                throw ExecFailed(e, request, cancellationToken);
+            }
+            yield return next.EventCase switch
+            {
+                ProcessEvent.EventOneofCase.Started => new ExecEvent(ExecEventKind.Started, Pid: next.Started.Pid),
+                ProcessEvent.EventOneofCase.Stdout => new ExecEvent(ExecEventKind.Stdout, Data: next.Stdout.Data.ToByteArray()),
+                ProcessEvent.EventOneofCase.Stderr => new ExecEvent(ExecEventKind.Stderr, Data: next.Stderr.Data.ToByteArray()),
+                _ => new ExecEvent(ExecEventKind.Exited, ExitCode: next.Exited.ExitCode),
+            };
+        }
+    }
+
+    public async IAsyncEnumerable<byte[]> ReadFileAsync(Caller caller, string path, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var agent = RunningAgent(caller);
+        await using var chunks = agent.ReadFileAsync(path, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                if (!await chunks.MoveNextAsync())
+                    yield break;
+            }
+            catch (ConnectException e)
+            {
+                throw FileFailed(e, path);
+            }
+            yield return chunks.Current.ToArray();
+        }
+    }
+
+    public async Task<FileEntry> WriteFileAsync(Caller caller, string path, byte[] content, CancellationToken cancellationToken)
+    {
+        var agent = RunningAgent(caller);
+        try
+        {
+            var entry = await agent.WriteAllBytesAsync(path, content, cancellationToken);
+            return ToEntry(entry);
+        }
+        catch (ConnectException e)
+        {
+            throw FileFailed(e, path);
+        }
+    }
+
+    public async Task<IReadOnlyList<FileEntry>> ListDirAsync(Caller caller, string path, CancellationToken cancellationToken)
+    {
+        var agent = RunningAgent(caller);
+        try
+        {
+            return (await agent.ListAsync(path, cancellationToken)).Select(ToEntry).ToList();
+        }
+        catch (ConnectException e)
+        {
+            throw FileFailed(e, path);
+        }
+    }
+
+    public async Task<SandboxInfo> SetTimeoutAsync(Caller caller, int seconds)
+    {
+        var record = Visible(caller);
+        if (record.State != SandboxState.Running)
+            throw NotRunning(record);
+        if (seconds <= 0)
+            throw new GrainException(ErrorCodes.InvalidArgument, $"A sandbox's timeout must be at least 1 second (got {seconds}).");
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(seconds);
+        _record = await store.UpdateAsync(record with { Deadline = deadline }, CancellationToken.None);
+        await Context.SetReminderAsync(TimeoutReminder, TimeSpan.FromSeconds(seconds), null, CancellationToken.None);
+        await audit.RecordAsync(caller, "sandbox.set-timeout", Id, new { seconds }, CancellationToken.None);
+        return _record.ToInfo();
+    }
+
+    public async Task DestroyAsync(Caller caller)
+    {
+        var record = Visible(caller);
+        if (record.State is SandboxState.Destroyed or SandboxState.Failed or SandboxState.Lost)
+            return;
+        await EndAsync(SandboxState.Destroyed, null, record.Vm);
+        await audit.RecordAsync(caller, "sandbox.destroy", Id, null, CancellationToken.None);
+        LogDestroyed(Id, caller.IsSystem ? "the silo" : caller.KeyId ?? caller.TeamId);
+    }
+
+    public async Task ReceiveReminderAsync(string name, CancellationToken cancellationToken)
+    {
+        if (name != TimeoutReminder || _record is not { State: SandboxState.Running, Deadline: { } deadline })
+            return;
+        if (DateTimeOffset.UtcNow < deadline)
+        {
+            await Context.SetReminderAsync(TimeoutReminder, deadline - DateTimeOffset.UtcNow, null, cancellationToken);
+            return;
+        }
+        LogTimedOut(Id, deadline);
+        await EndAsync(SandboxState.Destroyed, "its timeout passed", _record.Vm);
+        await audit.RecordAsync(Caller.System, "sandbox.timeout", Id, null, CancellationToken.None);
+    }
+
+    /// <summary>Ends the sandbox: its VM, network, disk and reservation go; the record says how it ended.</summary>
+    private async Task EndAsync(SandboxState state, string? error, SandboxVm? vm)
+    {
+        await DetachAsync();
+        if (vm is not null)
+        {
+            try
+            {
+                await vms.DestroyAsync(vm, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                LogDestroyIncomplete(e, Id);
+            }
+        }
+        else
+        {
+            await vms.RemoveOrphansAsync(id => id != Id, CancellationToken.None); // whatever a crashed create left
+        }
+        var record = _record!;
+        try
+        {
+            await Context.Grains.Get<IHostSlotGrain>(record.Host, record.Host).ReleaseAsync(Caller.System, Id);
+        }
+        catch (GrainException e)
+        {
+            LogReleaseFailed(e, Id, record.Host);
+        }
+        await Context.RemoveReminderAsync(TimeoutReminder, CancellationToken.None);
+        _record = await store.UpdateAsync(record with { State = state, Error = error ?? record.Error, Vm = null }, CancellationToken.None);
+        Context.DeactivateOnIdle();
+    }
+
+    private void AttachTo(SandboxVm vm)
+    {
+        _agent = vm.Agent();
+        _clock = vms.KeepClock(vm);
+    }
+
+    private async Task DetachAsync()
+    {
+        if (_clock is not null)
+            await _clock.DisposeAsync();
+        _clock = null;
+        _agent?.Dispose();
+        _agent = null;
+    }
+
+    /// <summary>The record, if the caller's team owns it; otherwise the sandbox does not exist for them.</summary>
+    private SandboxRecord Visible(Caller caller)
+    {
+        if (_record is null || !(caller.IsSystem || caller.TeamId == _record.TeamId))
+        {
+            if (_record is null)
+                Context.DeactivateOnIdle();
+            throw NotFound();
+        }
+        return _record;
+    }
+
+    private AgentClient RunningAgent(Caller caller)
+    {
+        var record = Visible(caller);
+        return record.State == SandboxState.Running && _agent is not null ? _agent : throw NotRunning(record);
+    }
+
+    private GrainException NotFound() => new(ErrorCodes.NotFound, $"No sandbox {Id} in your team.");
+
+    private GrainException NotRunning(SandboxRecord record) =>
+        new(ErrorCodes.FailedPrecondition, $"Sandbox {Id} is {record.State.ToString().ToLowerInvariant()}{(record.Error is null ? "" : $" ({record.Error})")}; it must be running.");
+
+    private GrainException ExecFailed(Exception e, ExecRequest request, CancellationToken cancellationToken) => e switch
+    {
+        ConnectException { Code: ConnectCode.DeadlineExceeded } =>
+            new(ErrorCodes.DeadlineExceeded, $"'{request.Command}' ran past its timeout of {request.TimeoutSeconds} s and was killed."),
+        _ when cancellationToken.IsCancellationRequested && (Context.CancellingSharedCalls || _record?.State != SandboxState.Running) =>
+            new(ErrorCodes.Cancelled, $"'{request.Command}' was cancelled: sandbox {Id} was destroyed while it ran."),
+        _ when cancellationToken.IsCancellationRequested => new(ErrorCodes.Cancelled, $"'{request.Command}' was cancelled."),
+        ConnectException { Code: ConnectCode.NotFound or ConnectCode.InvalidArgument or ConnectCode.PermissionDenied } c =>
+            new(ErrorCodes.InvalidArgument, $"'{request.Command}' could not be started: {c.Message}"),
+        _ => new(ErrorCodes.Unavailable, $"Sandbox {Id}'s agent did not answer: {e.Message}"),
+    };
+
+    private static GrainException FileFailed(ConnectException e, string path) => e.Code switch
+    {
+        ConnectCode.NotFound => new(ErrorCodes.NotFound, $"{path}: no such file or directory in the sandbox."),
+        ConnectCode.InvalidArgument or ConnectCode.FailedPrecondition or ConnectCode.AlreadyExists or ConnectCode.PermissionDenied =>
+            new(ErrorCodes.InvalidArgument, $"{path}: {e.Message}"),
+        _ => new(ErrorCodes.Unavailable, $"{path}: the sandbox's agent did not answer ({e.Message})."),
+    };
+
+    private static StartRequest ToStart(ExecRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Command))
+            throw new GrainException(ErrorCodes.InvalidArgument, "An exec needs a command: a program on the guest's PATH or an absolute path.");
+        var start = new StartRequest { Command = request.Command, Cwd = request.Cwd ?? "" };
+        if (request.Args is not null)
+            start.Args.AddRange(request.Args);
+        foreach (var (name, value) in request.Env ?? new Dictionary<string, string>())
+            start.Env[name] = value;
+        return start;
+    }
+
+    private static TimeSpan? TimeoutOf(ExecRequest request) =>
+        request.TimeoutSeconds switch
+        {
+            null => null,
+            <= 0 => throw new GrainException(ErrorCodes.InvalidArgument, $"An exec timeout must be at least 1 second (got {request.TimeoutSeconds})."),
+            var s => TimeSpan.FromSeconds(s.Value),
+        };
+
+    private static FileEntry ToEntry(EntryInfo entry) =>
+        new(entry.Path, entry.Name, entry.Type == EntryType.Directory, entry.Size,
+            entry.ModifiedUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(entry.ModifiedUnixMs) : null);
+
+    private static string Describe(Exception e) => e switch
+    {
+        Wrenn.Abstractions.Vmm.VmmException { ConsoleTail: { Length: > 0 } tail } vmm => $"{vmm.Message}\nVM console:\n{tail}",
+        AggregateException { InnerExceptions.Count: > 0 } a => string.Join("; ", a.InnerExceptions.Select(i => i.Message)),
+        _ => e.Message,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId}: re-adopted its running VM")]
+    private partial void LogAdopted(string sandboxId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} destroyed by {Who}")]
+    private partial void LogDestroyed(string sandboxId, string who);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} reached its deadline {Deadline}; destroying it")]
+    private partial void LogTimedOut(string sandboxId, DateTimeOffset deadline);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Destroying sandbox {SandboxId} left something behind; the reconciler removes it")]
+    private partial void LogDestroyIncomplete(Exception exception, string sandboxId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release sandbox {SandboxId}'s reservation on host {Host}")]
+    private partial void LogReleaseFailed(Exception exception, string sandboxId, string host);
+}

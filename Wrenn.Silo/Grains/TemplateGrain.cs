@@ -1,0 +1,41 @@
+using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Data;
+using Wrenn.Silo.Runtime.Grains;
+
+namespace Wrenn.Silo.Grains;
+
+/// <summary>A template: visible to its team (or to all when public); deleting one in use is refused.</summary>
+public sealed class TemplateGrain(TemplateCatalog catalog, AuditLog audit) : Grain, ITemplateGrain
+{
+    public async Task<TemplateInfo> GetAsync(Caller caller)
+    {
+        var row = await VisibleRowAsync(caller);
+        return new TemplateInfo(row.Id, row.Name, row.TeamId, row.IsPublic, row.Kind, row.Vcpus, row.MemoryMib,
+            row.Source.ImageDir ?? row.Source.SnapshotDir ?? "", await catalog.UsersAsync(row.Id, CancellationToken.None), row.CreatedAt);
+    }
+
+    public async Task DeleteAsync(Caller caller)
+    {
+        var row = await VisibleRowAsync(caller);
+        if (row.TeamId != caller.TeamId && !caller.IsSystem)
+            throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{row.Name}' is public and not your team's; only its owners can delete it.");
+        var users = await catalog.UsersAsync(row.Id, CancellationToken.None);
+        if (users > 0)
+            throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{row.Name}' is used by {users} sandbox(es); destroy them first.");
+        await catalog.MarkDeletedAsync(row.Id, CancellationToken.None);
+        await audit.RecordAsync(caller, "template.delete", row.Id);
+        Context.DeactivateOnIdle();
+    }
+
+    private async Task<TemplateRow> VisibleRowAsync(Caller caller)
+    {
+        var row = await catalog.GetAsync(Context.Id.Key, CancellationToken.None);
+        if (row is null || !(row.IsPublic || row.TeamId == caller.TeamId || caller.IsSystem))
+        {
+            Context.DeactivateOnIdle();
+            throw new GrainException(ErrorCodes.NotFound, $"No template {Context.Id.Key} in your team.");
+        }
+        return row;
+    }
+}

@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Logging;
+using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Data;
+using Wrenn.Silo.Sandboxes;
+
+namespace Wrenn.Silo.Reconciliation;
+
+/// <summary>What one reconciliation found and did.</summary>
+public sealed record ReconcileReport(int Adopted, int Lost, IReadOnlyList<string> OrphansRemoved);
+
+/// <summary>
+/// Makes the host and the database agree, on start and then periodically: every sandbox the
+/// database places on this host is activated (its grain re-adopts the VM, or marks the sandbox
+/// lost and frees what it held), and host objects with this silo's owner prefix that no record
+/// claims are removed.
+/// </summary>
+public sealed partial class Reconciler(SandboxStore store, SandboxVms vms, IGrainFactory grains, string host, ILogger<Reconciler> logger)
+{
+    private static readonly SandboxState[] Live = [SandboxState.Creating, SandboxState.Running, SandboxState.Paused];
+
+    public async Task<ReconcileReport> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var adopted = 0;
+        var lost = 0;
+        foreach (var record in await store.OnHostAsync(host, Live, cancellationToken))
+        {
+            try
+            {
+                var info = await grains.Get<ISandboxGrain>(record.Id).GetAsync(Caller.System);
+                if (info.State == SandboxState.Running)
+                    adopted++;
+                else if (info.State is SandboxState.Lost or SandboxState.Failed)
+                    lost++;
+            }
+            catch (GrainException e)
+            {
+                LogCheckFailed(e, record.Id);
+            }
+        }
+        var keep = (await store.OnHostAsync(host, Live, cancellationToken)).Select(r => r.Id).ToHashSet();
+        var removed = await vms.RemoveOrphansAsync(keep.Contains, cancellationToken);
+        LogReconciled(adopted, lost, removed.Count);
+        return new ReconcileReport(adopted, lost, removed);
+    }
+
+    public async Task RunPeriodicallyAsync(TimeSpan period, CancellationToken cancellationToken)
+    {
+        using var ticks = new PeriodicTimer(period);
+        try
+        {
+            while (await ticks.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    await RunOnceAsync(cancellationToken);
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    LogFailed(e);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconciled: {Adopted} running sandbox(es) adopted, {Lost} marked lost or failed, {Removed} orphan(s) removed")]
+    private partial void LogReconciled(int adopted, int lost, int removed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check sandbox {SandboxId} while reconciling; trying again next time")]
+    private partial void LogCheckFailed(Exception exception, string sandboxId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconciliation failed; trying again next period")]
+    private partial void LogFailed(Exception exception);
+}

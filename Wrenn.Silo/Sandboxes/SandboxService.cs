@@ -1,0 +1,77 @@
+using Wrenn.Grains.Ids;
+using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Data;
+
+namespace Wrenn.Silo.Sandboxes;
+
+/// <summary>What a user asks of the platform, before a sandbox grain exists: resolve the template, find a host with room, create.</summary>
+public sealed record NewSandbox(string Template, int Vcpus = 0, int MemoryMib = 0, int TimeoutSeconds = 300, IReadOnlyDictionary<string, string>? Metadata = null);
+
+/// <summary>
+/// The entry point for sandbox operations that span grains: creating (template by name, a host
+/// with room — this one first, then the others), finding and listing. Everything else is a call on
+/// the sandbox's grain.
+/// </summary>
+public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templates, SandboxStore store, Func<IReadOnlyList<string>> liveHosts, string localHost)
+{
+    public const long DiskPerSandboxMib = 2048;
+
+    public async Task<SandboxInfo> CreateAsync(Caller caller, NewSandbox request, CancellationToken cancellationToken)
+    {
+        var template = await templates.ResolveAsync(caller, request.Template, cancellationToken)
+            ?? throw new GrainException(ErrorCodes.NotFound, $"No template named '{request.Template}' in your team or among public templates.");
+        var vcpus = request.Vcpus > 0 ? request.Vcpus : template.Vcpus;
+        var memory = request.MemoryMib > 0 ? request.MemoryMib : template.MemoryMib;
+        if (vcpus is < 1 or > 64)
+            throw new GrainException(ErrorCodes.InvalidArgument, $"vcpus must be between 1 and 64 (got {vcpus}).");
+        if (memory is < 128 or > 262_144)
+            throw new GrainException(ErrorCodes.InvalidArgument, $"memoryMib must be between 128 and 262144 (got {memory}).");
+        if (request.TimeoutSeconds < 1)
+            throw new GrainException(ErrorCodes.InvalidArgument, $"timeoutSeconds must be at least 1 (got {request.TimeoutSeconds}).");
+
+        var id = SandboxId.New().ToString();
+        var host = await ReserveAsync(id, vcpus, memory, cancellationToken);
+        try
+        {
+            return await grains.Get<ISandboxGrain>(id, host)
+                .CreateAsync(caller, new CreateSandbox(template.Id, vcpus, memory, request.TimeoutSeconds, request.Metadata), cancellationToken);
+        }
+        catch (GrainException e) when (e.Code is ErrorCodes.Unavailable or "LOST")
+        {
+            // The create never ran on the host: give its room back.
+            await grains.Get<IHostSlotGrain>(host, host).ReleaseAsync(Caller.System, id);
+            throw;
+        }
+    }
+
+    /// <summary>Reserves room on this host if it fits, else on another live host; RESOURCE_EXHAUSTED when none has room.</summary>
+    private async Task<string> ReserveAsync(string sandboxId, int vcpus, int memoryMib, CancellationToken cancellationToken)
+    {
+        var others = liveHosts().Where(h => h != localHost).OrderBy(_ => Random.Shared.Next());
+        GrainException? last = null;
+        foreach (var host in others.Prepend(localHost))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                await grains.Get<IHostSlotGrain>(host, host).ReserveAsync(Caller.System, sandboxId, vcpus, memoryMib, DiskPerSandboxMib);
+                return host;
+            }
+            catch (GrainException e) when (e.Code is ErrorCodes.ResourceExhausted or ErrorCodes.Unavailable or "LOST")
+            {
+                last = e;
+            }
+        }
+        throw new GrainException(ErrorCodes.ResourceExhausted, $"No host has room for {vcpus} vCPUs and {memoryMib} MiB: {last?.Message}");
+    }
+
+    /// <summary>The sandbox's grain, if the id is a sandbox id (anything else names no sandbox).</summary>
+    public ISandboxGrain Sandbox(string id) =>
+        SandboxId.TryParse(id, null, out var parsed)
+            ? grains.Get<ISandboxGrain>(parsed.ToString())
+            : throw new GrainException(ErrorCodes.NotFound, $"'{id}' is not a sandbox id (sb- followed by a UUID).");
+
+    public Task<IReadOnlyList<SandboxRecord>> ListAsync(Caller caller, SandboxState? state, string? after, int first, CancellationToken cancellationToken) =>
+        store.ListAsync(caller.TeamId, state, after, Math.Clamp(first, 1, 500), cancellationToken);
+}
