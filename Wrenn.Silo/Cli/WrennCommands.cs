@@ -7,6 +7,9 @@ internal static class WrennCommands
 {
     public static IEnumerable<Command> All()
     {
+        yield return RunCommand.Create();
         yield return DemoCommand.Create();
+        yield return AdminCommands.Teams();
+        yield return AdminCommands.Keys();
     }
 }

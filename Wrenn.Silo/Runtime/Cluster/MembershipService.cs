@@ -35,14 +35,35 @@ internal sealed partial class MembershipService(
     public async Task JoinAsync(CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        var (incarnation, predecessor) = await table.JoinAsync(name, endpoint, options.SuspectAfter, cancellationToken);
-        Incarnation = incarnation;
+        var predecessor = await table.FindActiveAsync(name, cancellationToken);
+        if (predecessor is not null && predecessor.Incarnation != Incarnation && predecessor.HeartbeatAge < options.SuspectAfter
+            && await AnswersAsync(predecessor.Endpoint, cancellationToken))
+            throw new InvalidOperationException(
+                $"A silo named {name} is already running (incarnation {predecessor.Incarnation} at {predecessor.Endpoint.Authority}, heartbeat {predecessor.HeartbeatAge.TotalSeconds:0.0} s ago). Stop it first, or give this silo another name.");
+        Incarnation = await table.JoinAsync(name, endpoint, predecessor?.Incarnation, cancellationToken);
         ExtendLease(started);
         if (predecessor is not null)
             LogPredecessorDeclaredDead(logger, name, predecessor.Incarnation);
-        LogJoined(logger, name, incarnation, endpoint);
+        LogJoined(logger, name, Incarnation, endpoint.Authority);
         await RefreshViewAsync(cancellationToken);
         _loop ??= Task.Run(LoopAsync);
+    }
+
+    /// <summary>Whether anything listens at a silo's endpoint: a crashed predecessor's port is closed.</summary>
+    private static async Task<bool> AnswersAsync(Uri endpoint, CancellationToken cancellationToken)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            await client.ConnectAsync(endpoint.Host, endpoint.Port, limit.Token);
+            return true;
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     private void ExtendLease(long heartbeatStarted) =>
@@ -127,8 +148,8 @@ internal sealed partial class MembershipService(
             await _loop;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Name} joined the cluster as incarnation {Incarnation} at {Endpoint}")]
-    private static partial void LogJoined(ILogger logger, string name, long incarnation, Uri endpoint);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Name} joined the cluster as incarnation {Incarnation}; silo-to-silo endpoint {Endpoint}")]
+    private static partial void LogJoined(ILogger logger, string name, long incarnation, string endpoint);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Silo {Name} found its previous incarnation {Incarnation} still marked active (it crashed); declared it dead and took over its pinned grains")]
     private static partial void LogPredecessorDeclaredDead(ILogger logger, string name, long incarnation);

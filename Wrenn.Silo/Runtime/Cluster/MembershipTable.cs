@@ -5,37 +5,40 @@ namespace Wrenn.Silo.Runtime.Cluster;
 /// <summary>The SQL of membership: joining, heartbeats, suspicion votes and death declarations.</summary>
 internal sealed class MembershipTable(NpgsqlDataSource dataSource)
 {
+    /// <summary>The active incarnation of a silo name, if any (a predecessor of a silo starting under that name).</summary>
+    public async Task<SiloInfo?> FindActiveAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT incarnation, endpoint, now() - heartbeat_at FROM wrenn_silos WHERE name = $1 AND status = 'active'");
+        command.Parameters.Add(new() { Value = name });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new SiloInfo(reader.GetInt64(0), name, new Uri(reader.GetString(1)), SiloStatus.Active, reader.GetTimeSpan(2))
+            : null;
+    }
+
     /// <summary>
-    /// Joins as a new incarnation. An active row of the same name whose heartbeat is older than
-    /// <paramref name="suspectAfter"/> is this silo's crashed predecessor: it is declared dead on the
-    /// spot (its unpinned grains re-activate elsewhere, its pinned ones come back here).
+    /// Joins as a new incarnation; <paramref name="deadPredecessor"/> (this silo's crashed previous
+    /// incarnation) is declared dead in the same transaction, so its pinned grains come back here.
     /// </summary>
-    public async Task<(long Incarnation, SiloInfo? Predecessor)> JoinAsync(string name, Uri endpoint, TimeSpan suspectAfter, CancellationToken cancellationToken)
+    public async Task<long> JoinAsync(string name, Uri endpoint, long? deadPredecessor, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        SiloInfo? predecessor = null;
-        await using (var existing = new NpgsqlCommand(
-            "SELECT incarnation, endpoint, now() - heartbeat_at FROM wrenn_silos WHERE name = $1 AND status = 'active' FOR UPDATE", connection, transaction))
-        {
-            existing.Parameters.Add(new() { Value = name });
-            await using var reader = await existing.ExecuteReaderAsync(cancellationToken);
-            if (await reader.ReadAsync(cancellationToken))
-                predecessor = new SiloInfo(reader.GetInt64(0), name, new Uri(reader.GetString(1)), SiloStatus.Active, reader.GetTimeSpan(2));
-        }
-        if (predecessor is not null)
-        {
-            if (predecessor.HeartbeatAge < suspectAfter)
-                throw new InvalidOperationException(
-                    $"A silo named {name} is already running (incarnation {predecessor.Incarnation} at {predecessor.Endpoint}, heartbeat {predecessor.HeartbeatAge.TotalSeconds:0.0} s ago). Stop it first, or give this silo another name.");
-            await DeclareDeadAsync(connection, transaction, predecessor.Incarnation, cancellationToken);
-        }
+        if (deadPredecessor is { } predecessor)
+            await DeclareDeadAsync(connection, transaction, predecessor, cancellationToken);
         await using var insert = new NpgsqlCommand("INSERT INTO wrenn_silos (name, endpoint, status) VALUES ($1, $2, 'active') RETURNING incarnation", connection, transaction);
         insert.Parameters.Add(new() { Value = name });
         insert.Parameters.Add(new() { Value = endpoint.ToString() });
-        var incarnation = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
-        await transaction.CommitAsync(cancellationToken);
-        return (incarnation, predecessor);
+        try
+        {
+            var incarnation = (long)(await insert.ExecuteScalarAsync(cancellationToken))!;
+            await transaction.CommitAsync(cancellationToken);
+            return incarnation;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw new InvalidOperationException($"A silo named {name} joined the cluster at the same moment; give each silo its own name.");
+        }
     }
 
     /// <summary>False when this incarnation is no longer active: it was declared dead and must not serve.</summary>

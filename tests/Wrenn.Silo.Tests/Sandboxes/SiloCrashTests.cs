@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Wrenn.Abstractions.Plugins;
+using Wrenn.Grains.Ids;
+using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Sandboxes;
+using Wrenn.Testing;
+
+namespace Wrenn.Silo.Tests.Sandboxes;
+
+/// <summary>A silo process killed with sandboxes running, then started again: re-adoption and reconciliation.</summary>
+public sealed class SiloCrashTests
+{
+    [Fact]
+    public async Task A_silo_killed_with_sandboxes_running_re_adopts_them_on_restart_and_cleans_up_orphans()
+    {
+        await using var client = new SiloFixtureScope();
+        var b = client.Silo;
+        var owner = TestPrefix.NewOwner();
+        var name = $"{owner}-silo";
+        var dataDir = $"/run/wrenn/{owner}-data";
+        var plugins = LocalPlugins.Create(new PluginHost(owner, dataDir, $"/run/wrenn/{owner}", "/run/wrenn", "/var/cache/wrenn"), NullLoggerFactory.Instance);
+        WrennProcess? a = null;
+        try
+        {
+            a = await WrennProcess.StartAsync(dataDir, b.ConnectionString, owner, name);
+            var template = (await b.Host.Templates.ResolveAsync(Caller.System, "base", CancellationToken.None))!;
+            var ids = new List<string>();
+            for (var i = 0; i < 3; i++)
+            {
+                var id = SandboxId.New().ToString();
+                using var gate = await MachineGate.EnterAsync();
+                await b.Host.Silo.Grains.Get<IHostSlotGrain>(name, name).ReserveAsync(Caller.System, id, 1, 256, 2048);
+                var created = await b.Host.Silo.Grains.Get<ISandboxGrain>(id, name).CreateAsync(b.Admin, new CreateSandbox(template.Id, 1, 256, 600), CancellationToken.None);
+                Assert.Equal(name, created.Host);
+                ids.Add(id);
+            }
+            var (kept, vmGone, recordGone) = (ids[0], ids[1], ids[2]);
+
+            a.Kill(); // no goodbye: the VMs keep running
+            var vms = await plugins.Vmm.DiscoverAsync(owner, CancellationToken.None);
+            Assert.Equal(3, vms.Count);
+            Process.GetProcessById(vms.Single(v => v.SandboxId == vmGone).Pid).Kill(); // a record whose VM died
+            await using (var data = NpgsqlDataSource.Create(b.ConnectionString))
+            {
+                await using var delete = data.CreateCommand($"DELETE FROM wrenn_sandboxes WHERE id = '{recordGone}'"); // a VM with no record
+                Assert.Equal(1, await delete.ExecuteNonQueryAsync());
+            }
+
+            a = await WrennProcess.StartAsync(dataDir, b.ConnectionString, owner, name);
+
+            var sandbox = b.Host.Silo.Grains.Get<ISandboxGrain>(kept);
+            ExecOutcome? echoed = null;
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (echoed is null && DateTime.UtcNow < deadline)
+            {
+                try
+                {
+                    echoed = await sandbox.ExecAsync(b.Admin, new ExecRequest("echo", ["still here"]), CancellationToken.None);
+                }
+                catch (GrainException e) when (e.Code is "UNAVAILABLE" or "LOST")
+                {
+                    await Task.Delay(500); // this silo's view of the restarted one catches up
+                }
+            }
+            Assert.Equal("still here\n", echoed?.Stdout);
+            Assert.Equal(SandboxState.Lost, (await b.Host.Silo.Grains.Get<ISandboxGrain>(vmGone).GetAsync(b.Admin)).State);
+            var notFound = await Assert.ThrowsAsync<GrainException>(() => b.Host.Silo.Grains.Get<ISandboxGrain>(recordGone).GetAsync(b.Admin));
+            Assert.Equal(ErrorCodes.NotFound, notFound.Code);
+
+            // The database and the host agree: one running sandbox, and host objects for it alone.
+            var running = await b.Host.Store.OnHostAsync(name, [SandboxState.Running, SandboxState.Creating], CancellationToken.None);
+            Assert.Equal([kept], running.Select(r => r.Id));
+            Assert.Equal([kept], (await plugins.Vmm.DiscoverAsync(owner, CancellationToken.None)).Select(v => v.SandboxId));
+            Assert.Equal([kept], (await plugins.Network.DiscoverAsync(owner, CancellationToken.None)).Select(s => s.SandboxId));
+            Assert.Equal([kept], (await plugins.Storage.DiscoverAsync(owner, CancellationToken.None)).Select(d => d.SandboxId));
+
+            await sandbox.DestroyAsync(b.Admin);
+        }
+        finally
+        {
+            if (a is not null)
+                await a.StopAsync();
+            await plugins.WithSnapshots(NullLoggerFactory.Instance).RemoveOrphansAsync(_ => false, CancellationToken.None);
+            foreach (var dir in new[] { dataDir, $"/run/wrenn/{owner}" })
+            {
+                if (Directory.Exists(dir))
+                    Directory.Delete(dir, recursive: true);
+            }
+            TestPrefix.Retire(owner);
+        }
+    }
+
+    /// <summary>An in-process silo for the test to call from, disposed with the test.</summary>
+    private sealed class SiloFixtureScope : IAsyncDisposable
+    {
+        public SiloFixture Silo { get; } = new();
+
+        public SiloFixtureScope() => Silo.InitializeAsync().GetAwaiter().GetResult();
+
+        public async ValueTask DisposeAsync() => await Silo.DisposeAsync();
+    }
+
+    /// <summary><c>wrenn run</c> as its own process; its output is kept to quote when it fails.</summary>
+    private sealed class WrennProcess
+    {
+        private readonly Process _process;
+        private readonly List<string> _output = [];
+
+        private WrennProcess(Process process) => _process = process;
+
+        public static async Task<WrennProcess> StartAsync(string dataDir, string connectionString, string owner, string name)
+        {
+            var start = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "wrenn.dll"), "run", "--data-dir", dataDir, "--postgres", connectionString,
+                         "--owner-prefix", owner, "--name", name, "--port", "0"])
+                start.ArgumentList.Add(arg);
+            var wrenn = new WrennProcess(Process.Start(start)!);
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            void OnLine(string? line)
+            {
+                if (line is null)
+                    return;
+                lock (wrenn._output)
+                    wrenn._output.Add(line);
+                if (line.Contains("is ready", StringComparison.Ordinal))
+                    ready.TrySetResult();
+            }
+            wrenn._process.OutputDataReceived += (_, e) => OnLine(e.Data);
+            wrenn._process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+            wrenn._process.BeginOutputReadLine();
+            wrenn._process.BeginErrorReadLine();
+            var exited = wrenn._process.WaitForExitAsync();
+            if (await Task.WhenAny(ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(90))) != ready.Task)
+            {
+                wrenn.Kill();
+                Assert.Fail($"wrenn run did not become ready:\n{wrenn.Output()}");
+            }
+            return wrenn;
+        }
+
+        private string Output()
+        {
+            lock (_output)
+                return string.Join('\n', _output);
+        }
+
+        public void Kill()
+        {
+            if (!_process.HasExited)
+                _process.Kill();
+            _process.WaitForExit();
+        }
+
+        public async Task StopAsync()
+        {
+            if (!_process.HasExited)
+            {
+                Process.Start("kill", ["-TERM", _process.Id.ToString()]).WaitForExit();
+                using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+                try
+                {
+                    await _process.WaitForExitAsync(limit.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Kill();
+                    Assert.Fail($"wrenn run did not stop within 15 s of SIGTERM:\n{Output()}");
+                }
+            }
+        }
+    }
+}
