@@ -1,0 +1,90 @@
+using System.Reflection;
+using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Data;
+
+namespace Wrenn.Silo.Tests.Sandboxes;
+
+/// <summary>Every grain method checks the caller's team: another team's sandbox or template does not exist for it.</summary>
+public sealed class TeamIsolationTests(SiloFixture silo) : IClassFixture<SiloFixture>
+{
+    [Fact]
+    public async Task Every_method_of_every_grain_interface_refuses_another_teams_caller()
+    {
+        var sandbox = await silo.CreateAsync(silo.Admin);
+        var template = await silo.Host.Templates.AddAsync(silo.Admin.TeamId, "private", false, TemplateKind.Image, 1, 256,
+            new TemplateSource(ImageDir: Wrenn.Testing.RepoPaths.ImageDir), CancellationToken.None);
+        var otherTeam = await silo.Host.Teams.CreateTeamAsync($"other-{Guid.NewGuid():N}", CancellationToken.None);
+        var stranger = new Caller(otherTeam.Id, "key-of-another-team", Role.Admin);
+        var grains = silo.Host.Silo.Grains;
+        var host = silo.Host.Silo.Name;
+
+        var targets = new (Type Interface, object Grain, string ExpectedCode)[]
+        {
+            (typeof(ISandboxGrain), grains.Get<ISandboxGrain>(sandbox.Id), ErrorCodes.NotFound),
+            (typeof(ITemplateGrain), grains.Get<ITemplateGrain>(template.Id), ErrorCodes.NotFound),
+            (typeof(IHostSlotGrain), grains.Get<IHostSlotGrain>(host, host), ErrorCodes.PermissionDenied),
+        };
+        var checkedMethods = new List<string>();
+        foreach (var (grainInterface, grain, expected) in targets)
+        {
+            foreach (var method in grainInterface.GetMethods())
+            {
+                if (method.GetParameters().FirstOrDefault()?.ParameterType != typeof(Caller))
+                    continue;
+                if (grainInterface == typeof(IHostSlotGrain) && method.Name == nameof(IHostSlotGrain.GetAsync))
+                    continue; // hosts are shared infrastructure: every team may read them
+                var arguments = method.GetParameters().Select(p => ArgumentFor(p.ParameterType, stranger, template.Id)).ToArray();
+                var error = await Assert.ThrowsAsync<GrainException>(() => CallAsync(method, grain, arguments));
+                Assert.True(error.Code == expected, $"{grainInterface.Name}.{method.Name} answered {error.Code} ({error.Message}), expected {expected}");
+                checkedMethods.Add($"{grainInterface.Name}.{method.Name}");
+            }
+        }
+
+        // Only the runtime's reminder callback takes no caller (it is not reachable from the API).
+        var withoutCaller = targets.SelectMany(t => t.Interface.GetMethods().Concat(t.Interface.GetInterfaces().SelectMany(i => i.GetMethods())))
+            .Where(m => m.GetParameters().FirstOrDefault()?.ParameterType != typeof(Caller)).Select(m => m.Name).Distinct();
+        Assert.Equal([nameof(IRemindable.ReceiveReminderAsync)], withoutCaller);
+        Assert.Equal(9, checkedMethods.Count(m => m.StartsWith(nameof(ISandboxGrain), StringComparison.Ordinal)));
+
+        // Nothing the stranger did changed anything.
+        var after = await grains.Get<ISandboxGrain>(sandbox.Id).GetAsync(silo.Admin);
+        Assert.Equal((SandboxState.Running, sandbox.Deadline), (after.State, after.Deadline));
+        Assert.Equal("private", (await grains.Get<ITemplateGrain>(template.Id).GetAsync(silo.Admin)).Name);
+        Assert.Empty(await silo.Host.Sandboxes.ListAsync(stranger, null, null, 10, CancellationToken.None));
+        await grains.Get<ISandboxGrain>(sandbox.Id).DestroyAsync(silo.Admin);
+    }
+
+    private static object? ArgumentFor(Type type, Caller stranger, string templateId) => type switch
+    {
+        _ when type == typeof(Caller) => stranger,
+        _ when type == typeof(string) => "/etc/hostname",
+        _ when type == typeof(int) => 60,
+        _ when type == typeof(long) => 1L,
+        _ when type == typeof(byte[]) => new byte[] { 1 },
+        _ when type == typeof(CancellationToken) => CancellationToken.None,
+        _ when type == typeof(ExecRequest) => new ExecRequest("true"),
+        _ when type == typeof(CreateSandbox) => new CreateSandbox(templateId, 1, 256, 60),
+        _ => throw new InvalidOperationException($"The test has no argument for {type.Name}; add one."),
+    };
+
+    private static async Task CallAsync(MethodInfo method, object grain, object?[] arguments)
+    {
+        var returned = method.Invoke(grain, arguments);
+        switch (returned)
+        {
+            case Task task:
+                await task;
+                break;
+            case ValueTask valueTask:
+                await valueTask;
+                break;
+            default:
+                // IAsyncEnumerable<T>: the call happens on the first MoveNextAsync.
+                var itemType = method.ReturnType.GetGenericArguments()[0];
+                var enumerator = typeof(IAsyncEnumerable<>).MakeGenericType(itemType).GetMethod("GetAsyncEnumerator")!.Invoke(returned, [CancellationToken.None])!;
+                await (ValueTask<bool>)typeof(IAsyncEnumerator<>).MakeGenericType(itemType).GetMethod("MoveNextAsync")!.Invoke(enumerator, null)!;
+                break;
+        }
+    }
+}
