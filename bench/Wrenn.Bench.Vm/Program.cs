@@ -11,6 +11,12 @@ using Wrenn.Testing;
 // bench/Wrenn.Bench.Vm: run as root after scripts/setup.
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm [-- BOOTS ROUNDTRIPS]   → bench/results/vm.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- snapshots            → bench/results/snapshots.md
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- platform [ROUNDS BURST] → bench/results/platform.md
+if (args.FirstOrDefault() == "platform")
+{
+    await PlatformBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 16);
+    return;
+}
 if (args.FirstOrDefault() == "snapshots")
 {
     await SnapshotBench.RunAsync();
