@@ -5,7 +5,12 @@ using Wrenn.GraphQL.Engine.Validation;
 
 namespace Wrenn.GraphQL.Engine.Execution;
 
-public sealed record GraphQLRequest(string Query, string? OperationName = null, IReadOnlyDictionary<string, object?>? Variables = null);
+/// <param name="Variables">Values as plain CLR values or JSON elements (as an HTTP body carries them); coerced per the operation's variable definitions.</param>
+public sealed record GraphQLRequest(string Query, string? OperationName = null, IReadOnlyDictionary<string, object?>? Variables = null)
+{
+    /// <summary>Request-wide state every resolver sees as <see cref="ResolveContext.Context"/> (e.g. the authenticated caller).</summary>
+    public object? Context { get; init; }
+}
 
 public sealed record ExecutionError(string Message, IReadOnlyList<Location> Locations, IReadOnlyList<object>? Path, IReadOnlyDictionary<string, object?>? Extensions);
 
@@ -50,32 +55,54 @@ public sealed class Executor(ExecutionLimits? limits = null)
     private sealed class PropagateNull : Exception;
 
     private sealed record Run(GraphQLSchema Schema, Dictionary<string, FragmentDefinition> Fragments,
-        IReadOnlyDictionary<string, object?> Variables, List<ExecutionError> Errors, CancellationToken Ct);
+        IReadOnlyDictionary<string, object?> Variables, List<ExecutionError> Errors, object? Context, CancellationToken Ct);
 
-    public async Task<ExecutionResult> ExecuteAsync(GraphQLSchema schema, GraphQLRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Parses, applies limits and validates (all of spec section 5); the errors or the document.</summary>
+    private (Document? Document, ExecutionResult? Refusal) Prepare(GraphQLSchema schema, GraphQLRequest request)
     {
         Document doc;
         try { doc = Parser.Parse(request.Query, _limits.Parser); }
         catch (GraphQLSyntaxException ex)
         {
-            return new ExecutionResult(null, [new ExecutionError(ex.Message, [ex.Location], null, null)], false);
+            return (null, new ExecutionResult(null, [new ExecutionError(ex.Message, [ex.Location], null, null)], false));
         }
         if (_limits.Check(doc) is { } overLimit)
-            return new ExecutionResult(null, [new ExecutionError(overLimit, [], null, null)], false);
-        var invalid = DocumentRules.Validate(doc);
+            return (null, new ExecutionResult(null, [new ExecutionError(overLimit, [], null, null)], false));
+        var invalid = DocumentRules.Validate(doc).Concat(SchemaRules.Validate(schema, doc)).ToList();
         if (invalid.Count > 0)
-            return new ExecutionResult(null, invalid.Select(e => new ExecutionError(e.Message, e.Locations, null, null)).ToList(), false);
+            return (null, new ExecutionResult(null, invalid.Select(e => new ExecutionError(e.Message, e.Locations, null, null)).ToList(), false));
+        return (doc, null);
+    }
 
+    private static (OperationDefinition? Operation, ExecutionResult? Refusal) SelectOperation(Document doc, string? operationName)
+    {
         var ops = doc.Definitions.OfType<OperationDefinition>().ToList();
-        OperationDefinition? op = request.OperationName is null
+        OperationDefinition? op = operationName is null
             ? (ops.Count == 1 ? ops[0] : null)
-            : ops.FirstOrDefault(o => o.Name == request.OperationName);
-        if (op is null)
-        {
-            string msg = request.OperationName is null ? "Must provide operation name if query contains multiple operations." : $"Unknown operation named \"{request.OperationName}\".";
-            return new ExecutionResult(null, [new ExecutionError(msg, [], null, null)], false);
-        }
-        ObjectType? root = op.Operation switch
+            : ops.FirstOrDefault(o => o.Name == operationName);
+        if (op is not null)
+            return (op, null);
+        string msg = operationName is null ? "Must provide operation name if query contains multiple operations." : $"Unknown operation named \"{operationName}\".";
+        return (null, new ExecutionResult(null, [new ExecutionError(msg, [], null, null)], false));
+    }
+
+    private static (Dictionary<string, object?>? Variables, ExecutionResult? Refusal) Variables(GraphQLSchema schema, OperationDefinition op, GraphQLRequest request)
+    {
+        var (values, errors) = Coercion.CoerceVariables(schema, op, request.Variables);
+        return errors.Count == 0
+            ? (values, null)
+            : (null, new ExecutionResult(null, errors.Select(e => new ExecutionError(e.Message, [e.Location], null, null)).ToList(), false));
+    }
+
+    public async Task<ExecutionResult> ExecuteAsync(GraphQLSchema schema, GraphQLRequest request, CancellationToken cancellationToken = default)
+    {
+        var (doc, refusal) = Prepare(schema, request);
+        if (refusal is not null)
+            return refusal;
+        var (op, noOperation) = SelectOperation(doc!, request.OperationName);
+        if (noOperation is not null)
+            return noOperation;
+        ObjectType? root = op!.Operation switch
         {
             OperationType.Query => schema.Query,
             OperationType.Mutation => schema.Mutation,
@@ -84,8 +111,11 @@ public sealed class Executor(ExecutionLimits? limits = null)
         if (root is null)
             return new ExecutionResult(null, [new ExecutionError($"Schema is not configured to execute {op.Operation.ToString().ToLowerInvariant()} operation.", [op.Location], null, null)], false);
 
-        var run = new Run(schema, doc.Definitions.OfType<FragmentDefinition>().ToDictionary(f => f.Name),
-            request.Variables ?? new Dictionary<string, object?>(), [], cancellationToken);
+        var (variables, badVariables) = Variables(schema, op, request);
+        if (badVariables is not null)
+            return badVariables;
+        var run = new Run(schema, doc!.Definitions.OfType<FragmentDefinition>().ToDictionary(f => f.Name),
+            variables!, [], request.Context, cancellationToken);
         JsonObject? data;
         try { data = await ExecuteSelectionSetAsync(run, op.SelectionSet, root, null, [], serial: op.Operation == OperationType.Mutation); }
         catch (PropagateNull) { data = null; }
@@ -105,14 +135,18 @@ public sealed class Executor(ExecutionLimits? limits = null)
         }
         else
         {
-            var tasks = new Task<JsonNode?>[keys.Count];
-            for (int i = 0; i < keys.Count; i++) tasks[i] = ExecuteFieldAsync(run, type, source, fields[keys[i]], [.. path, keys[i]]);
-            try { await Task.WhenAll(tasks); } catch (PropagateNull) { }
+            // Fields start in order; a field whose null already propagated (it completed synchronously)
+            // stops the rest from starting, as in graphql-js, so their errors are not reported.
+            var tasks = new List<Task<JsonNode?>>(keys.Count);
             for (int i = 0; i < keys.Count; i++)
             {
-                if (tasks[i].IsFaulted) throw new PropagateNull();
-                values[i] = tasks[i].Result;
+                var task = ExecuteFieldAsync(run, type, source, fields[keys[i]], [.. path, keys[i]]);
+                tasks.Add(task);
+                if (task.IsFaulted) break;
             }
+            try { await Task.WhenAll(tasks); } catch (PropagateNull) { }
+            if (tasks.Count < keys.Count || tasks.Any(t => t.IsFaulted)) throw new PropagateNull();
+            for (int i = 0; i < keys.Count; i++) values[i] = tasks[i].Result;
         }
         var obj = new JsonObject();
         for (int i = 0; i < keys.Count; i++) obj[keys[i]] = values[i];
@@ -144,10 +178,12 @@ public sealed class Executor(ExecutionLimits? limits = null)
         }
     }
 
-    private static bool DoesFragmentTypeApply(Run run, ObjectType type, string condition) =>
-        condition == type.Name
-        || type.Interfaces.Any(i => i.Name == condition)
-        || run.Schema.Unions.Any(u => u.Name == condition && u.IsPossibleType(type));
+    private static bool DoesFragmentTypeApply(Run run, ObjectType type, string condition) => run.Schema.Type(condition) switch
+    {
+        ObjectType o => o == type,
+        AbstractType a => a.IsPossibleType(type),
+        _ => false,
+    };
 
     private static bool ShouldInclude(Run run, IReadOnlyList<Directive> directives)
     {
@@ -155,7 +191,7 @@ public sealed class Executor(ExecutionLimits? limits = null)
         {
             if (d.Name is not ("skip" or "include")) continue;
             var arg = d.Arguments.FirstOrDefault(a => a.Name == "if");
-            bool value = arg is not null && LiteralToObject(arg.Value, run.Variables) is true;
+            bool value = arg is not null && Coercion.CoerceLiteral(ScalarType.Boolean.NonNull(), arg.Value, run.Variables) is true;
             if (d.Name == "skip" && value) return false;
             if (d.Name == "include" && !value) return false;
         }
@@ -166,25 +202,32 @@ public sealed class Executor(ExecutionLimits? limits = null)
     {
         Field field = nodes[0];
         if (field.Name == "__typename") return JsonValue.Create(type.Name);
-        if (!type.Fields.TryGetValue(field.Name, out var def))
+        FieldDefinition? def = field.Name switch
         {
-            // Schema-aware validation (FieldsOnCorrectType) is not built yet; refuse the field here instead.
+            "__schema" when type == run.Schema.Query => Introspection.SchemaField,
+            "__type" when type == run.Schema.Query => Introspection.TypeField,
+            _ => type.Fields.GetValueOrDefault(field.Name),
+        };
+        if (def is null)
+        {
             lock (run.Errors) run.Errors.Add(new ExecutionError($"Cannot query field \"{field.Name}\" on type \"{type.Name}\".", [field.Location], path, null));
             return null;
         }
         try
         {
-            var args = new Dictionary<string, object?>();
-            foreach (Argument a in field.Arguments) args[a.Name] = LiteralToObject(a.Value, run.Variables);
-            object? value = await def.Resolve(new ResolveContext(source, args, run.Ct));
+            var args = Coercion.CoerceArguments(def.Arguments, field.Arguments, run.Variables);
+            object? value = await def.Resolve(new ResolveContext(source, args, run.Ct) { Context = run.Context, Schema = run.Schema });
             return await CompleteValueAsync(run, def.Type, nodes, value, path, $"{type.Name}.{field.Name}");
         }
         catch (PropagateNull) when (def.Type is not NonNullType) { return null; }
         catch (Exception ex) when (ex is not PropagateNull)
         {
-            lock (run.Errors) run.Errors.Add(ex is GraphQLRequestException gre
-                ? new ExecutionError(gre.Message, [field.Location], path, gre.Extensions)
-                : new ExecutionError("Unexpected error.", [field.Location], path, null));
+            lock (run.Errors) run.Errors.Add(ex switch
+            {
+                GraphQLRequestException gre => new ExecutionError(gre.Message, [field.Location], path, gre.Extensions),
+                CoercionException ce => new ExecutionError(ce.Message, [field.Location], path, null),
+                _ => new ExecutionError("Unexpected error.", [field.Location], path, null),
+            });
             if (def.Type is NonNullType) throw new PropagateNull();
             return null;
         }
@@ -242,50 +285,37 @@ public sealed class Executor(ExecutionLimits? limits = null)
     public async IAsyncEnumerable<ExecutionResult> SubscribeAsync(GraphQLSchema schema, GraphQLRequest request,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        Document doc;
-        ExecutionError? refusal = null;
-        doc = null!;
-        try { doc = Parser.Parse(request.Query, _limits.Parser); }
-        catch (GraphQLSyntaxException ex) { refusal = new ExecutionError(ex.Message, [ex.Location], null, null); }
-        if (refusal is null && _limits.Check(doc) is { } overLimit) refusal = new ExecutionError(overLimit, [], null, null);
-        OperationDefinition? op = refusal is null
-            ? doc.Definitions.OfType<OperationDefinition>().FirstOrDefault(o => request.OperationName is null || o.Name == request.OperationName)
-            : null;
+        var (doc, refusal) = Prepare(schema, request);
+        OperationDefinition? op = null;
+        if (refusal is null)
+            (op, refusal) = SelectOperation(doc!, request.OperationName);
+        Dictionary<string, object?>? variables = null;
+        if (refusal is null)
+            (variables, refusal) = Variables(schema, op!, request);
         Field? rootField = op?.SelectionSet.Selections.Count == 1 ? op.SelectionSet.Selections[0] as Field : null;
         FieldDefinition? def = null;
         if (refusal is null && (op is not { Operation: OperationType.Subscription } || schema.Subscription is null || rootField is null
             || !schema.Subscription.Fields.TryGetValue(rootField.Name, out def) || def.Subscribe is null))
-            refusal = new ExecutionError("Expected a subscription operation with a single root field that the schema's Subscription type defines.", op is null ? [] : [op.Location], null, null);
+            refusal = new ExecutionResult(null, [new ExecutionError("Expected a subscription operation with a single root field that the schema's Subscription type defines.", op is null ? [] : [op.Location], null, null)], false);
+        Dictionary<string, object?>? args = null;
+        if (refusal is null)
+        {
+            try { args = Coercion.CoerceArguments(def!.Arguments, rootField!.Arguments, variables!); }
+            catch (CoercionException e) { refusal = new ExecutionResult(null, [new ExecutionError(e.Message, [rootField!.Location], [rootField.ResponseKey], null)], false); }
+        }
         if (refusal is not null)
         {
-            yield return new ExecutionResult(null, [refusal], false);
+            yield return refusal;
             yield break;
         }
-        var variables = request.Variables ?? new Dictionary<string, object?>();
-        var args = new Dictionary<string, object?>();
-        foreach (Argument a in rootField!.Arguments) args[a.Name] = LiteralToObject(a.Value, variables);
-        var fragments = doc.Definitions.OfType<FragmentDefinition>().ToDictionary(f => f.Name);
-        await foreach (object? evt in def!.Subscribe!(new ResolveContext(null, args, cancellationToken)).WithCancellation(cancellationToken))
+        var fragments = doc!.Definitions.OfType<FragmentDefinition>().ToDictionary(f => f.Name);
+        await foreach (object? evt in def!.Subscribe!(new ResolveContext(null, args!, cancellationToken) { Context = request.Context, Schema = schema }).WithCancellation(cancellationToken))
         {
-            var run = new Run(schema, fragments, variables, [], cancellationToken);
+            var run = new Run(schema, fragments, variables!, [], request.Context, cancellationToken);
             JsonObject? data;
             try { data = await ExecuteSelectionSetAsync(run, op!.SelectionSet, schema.Subscription!, evt, [], serial: false); }
             catch (PropagateNull) { data = null; }
             yield return new ExecutionResult(data, run.Errors, true);
         }
     }
-
-    private static object? LiteralToObject(Value value, IReadOnlyDictionary<string, object?> variables) => value switch
-    {
-        VariableValue v => variables.TryGetValue(v.Name, out var x) ? x : null,
-        IntValue i => int.Parse(i.Raw, System.Globalization.CultureInfo.InvariantCulture),
-        FloatValue f => double.Parse(f.Raw, System.Globalization.CultureInfo.InvariantCulture),
-        StringValue s => s.Text,
-        BooleanValue b => b.Is,
-        NullValue => null,
-        EnumValue e => e.Name,
-        ListValue l => l.Items.Select(x => LiteralToObject(x, variables)).ToList(),
-        ObjectValue o => o.Fields.ToDictionary(f => f.Name, f => LiteralToObject(f.Value, variables)),
-        _ => null,
-    };
 }

@@ -14,21 +14,24 @@ namespace Wrenn.GraphQL.Engine.Tests.Differential;
 /// </summary>
 public sealed class GraphQLJsDifferentialTests
 {
-    private sealed record Pet(string Type, string Name, string Species, bool Barks = false, string? Homepage = null, int? Lives = null, int? LivesLeft = null);
+    internal sealed record Pet(string Type, string Name, string Species, bool Barks = false, string? Homepage = null, int? Lives = null, int? LivesLeft = null);
 
-    private static Pet[] Data() =>
+    internal static Pet[] Data() =>
     [
         new("Dog", "Rex", "DOG", Barks: true, Homepage: "https://rex.example"),
         new("Cat", "Tom", "CAT", Lives: 9, LivesLeft: 7),
         new("Dog", "Fido", "DOG", Barks: false),
     ];
 
-    private static GraphQLSchema BuildSchema(Pet[] pets)
+    /// <summary>The C# twin of tests/node/graphql-diff/schema.mjs's SDL, field for field.</summary>
+    internal static GraphQLSchema BuildSchema(Pet[] pets)
     {
         ObjectType? dog = null, cat = null;
         var species = new EnumType("Species", "DOG", "CAT", "BIRD");
-        var url = new ScalarType("Url", v => v.ToString()!);
-        var pet = new InterfaceType("Pet", v => ((Pet)v).Type == "Dog" ? dog! : cat!);
+        var url = new ScalarType("Url", v => v.ToString()!, v => v.ToString()!);
+        var pet = new InterfaceType("Pet", v => ((Pet)v).Type == "Dog" ? dog! : cat!)
+            .Field("name", ScalarType.String.NonNull())
+            .Field("species", species.NonNull());
         dog = new ObjectType("Dog").Implements(pet)
             .Field("name", ScalarType.String.NonNull(), c => ((Pet)c.Source!).Name)
             .Field("species", species.NonNull(), c => ((Pet)c.Source!).Species)
@@ -37,23 +40,42 @@ public sealed class GraphQLJsDifferentialTests
         cat = new ObjectType("Cat").Implements(pet)
             .Field("name", ScalarType.String.NonNull(), c => ((Pet)c.Source!).Name)
             .Field("species", species.NonNull(), c => ((Pet)c.Source!).Species)
-            .Field("lives", ScalarType.Int, c => ((Pet)c.Source!).Lives)
+            .Field("lives", ScalarType.Int, [], c => ((Pet)c.Source!).Lives, deprecationReason: "Use livesLeft.")
             .Field("livesLeft", ScalarType.Int, c => ((Pet)c.Source!).LivesLeft);
         var anything = new UnionType("Anything", v => ((Pet)v).Type == "Dog" ? dog : cat, dog, cat);
+        var filter = new InputObjectType("PetFilter")
+            .Field("species", species)
+            .Field(new InputValue("nameContains", ScalarType.String).WithDefault(""))
+            .Field(new InputValue("limit", ScalarType.Int).WithDefault(10L));
         ObjectType? query = null;
         query = new ObjectType("Query")
-            .Field("pets", pet.NonNull().List().NonNull(), _ => pets)
-            .Field("pet", pet, c => pets.FirstOrDefault(p => p.Name == (string?)c.Arguments["name"]))
-            .Field("anything", anything.List(), _ => pets.Cast<object?>().Append(null).ToArray())
-            .Field("numbers", ScalarType.Int.NonNull().List().List(), c =>
+            .Field("pets", pet.NonNull().List().NonNull(), [new InputValue("filter", filter)], c =>
             {
-                var count = c.Arguments.TryGetValue("count", out var v) && v is int n ? n : 3;
+                var f = c.Arguments.GetValueOrDefault("filter") as IReadOnlyDictionary<string, object?>;
+                return pets.Where(p => f?["species"] is not string s || p.Species == s)
+                    .Where(p => p.Name.Contains(f?["nameContains"] as string ?? "", StringComparison.Ordinal))
+                    .Take(f?["limit"] as int? ?? 10).ToArray();
+            })
+            .Field("pet", pet, [new InputValue("name", ScalarType.String.NonNull())], c => pets.FirstOrDefault(p => p.Name == (string?)c.Arguments["name"]))
+            .Field("anything", anything.List(), _ => pets.Cast<object?>().Append(null).ToArray())
+            .Field("numbers", ScalarType.Int.NonNull().List().List(), [new InputValue("count", ScalarType.Int).WithDefault(3L)], c =>
+            {
+                var count = c.Arguments.TryGetValue("count", out var v) && v is int n ? n : 0;
                 return Enumerable.Range(0, count).Select(i => Enumerable.Range(0, i).ToArray()).ToArray();
             })
             .Field("broken", ScalarType.String.NonNull(), _ => null)
             .Field("throws", ScalarType.String, _ => throw new InvalidOperationException("internal detail"));
         query.Field("nested", query.NonNull(), _ => new object());
-        return new GraphQLSchema(query) { Unions = [anything] };
+        var mutation = new ObjectType("Mutation")
+            .Field("rename", pet, [new InputValue("from", ScalarType.String.NonNull()), new InputValue("to", ScalarType.String.NonNull())], c =>
+            {
+                var index = Array.FindIndex(pets, p => p.Name == (string)c.Arguments["from"]!);
+                if (index < 0)
+                    return null;
+                pets[index] = pets[index] with { Name = (string)c.Arguments["to"]! };
+                return pets[index];
+            });
+        return new GraphQLSchema(query, mutation) { Unions = [anything], ExtraTypes = [url] };
     }
 
     private static readonly string[] PetFields = ["name", "species", "__typename"];
@@ -98,11 +120,7 @@ public sealed class GraphQLJsDifferentialTests
         return (r.Next(2) == 0 ? "query Q" + r.Next(100) + " " : "") + body + fragments;
     }
 
-    // Skipped until issue 5's engine is complete: it still lacks the schema-aware validation rules
-    // (among them 5.3.2, fields in a set can merge) and stops sibling fields after a non-null error
-    // differently from graphql-js, so 68 of 1,000 documents differ (see issue 5's note). Remove the
-    // Skip with the engine work; the test itself is unchanged and must then pass as it is.
-    [Fact(Skip = "Engine incomplete (issue 5): schema-aware validation (e.g. 5.3.2 field merging) and error paths after non-null propagation differ from graphql-js on 68 of 1,000 documents")]
+    [Fact]
     public async Task Generated_documents_give_the_same_data_errors_and_error_paths_as_graphql_js()
     {
         var random = new Random(20211026);

@@ -34,7 +34,7 @@ public sealed class AbstractTypesAndSubscriptionTests
     private static GraphQLSchema Schema(Source source)
     {
         ObjectType? dog = null, cat = null;
-        var pet = new InterfaceType("Pet", v => v is Dog ? dog! : cat!);
+        var pet = new InterfaceType("Pet", v => v is Dog ? dog! : cat!).Field("name", ScalarType.String.NonNull());
         var mood = EnumType.From<Mood>();
         dog = new ObjectType("Dog").Implements(pet)
             .Field("name", ScalarType.String.NonNull(), c => ((Dog)c.Source!).Name)
@@ -104,6 +104,6 @@ public sealed class AbstractTypesAndSubscriptionTests
         await foreach (ExecutionResult r in new Executor().SubscribeAsync(Schema(new Source()), new GraphQLRequest("subscription { tick __typename }  ")))
             results.Add(r);
         Assert.False(results[0].HasData);
-        Assert.Contains("single root field", results[0].Errors[0].Message);
+        Assert.Contains("must select only one top level field", results[0].Errors[0].Message);
     }
 }

@@ -18,7 +18,7 @@ public sealed class ExecutorTests
             .Field("denied", ScalarType.String, c => throw new GraphQLRequestException("Not allowed.", new Dictionary<string, object?> { ["code"] = "FORBIDDEN" }));
         var query = new ObjectType("Query")
             .Field("me", person, c => new Person("Ann", new Person("Bob", null, ["cat", null]), ["dog"]))
-            .Field("echo", ScalarType.String, c => c.Arguments.TryGetValue("s", out var s) ? s : null)
+            .Field("echo", ScalarType.String, [new InputValue("s", ScalarType.String)], c => c.Arguments.TryGetValue("s", out var s) ? s : null)
             .Field("slow", ScalarType.Int, async c => { await Task.Delay(10, c.CancellationToken); return 1; });
         var mutation = new ObjectType("Mutation")
             .Field("first", ScalarType.Int, async c => { await Task.Delay(30); log!.Add("first"); return 1; })
