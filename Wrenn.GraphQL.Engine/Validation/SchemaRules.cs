@@ -340,9 +340,13 @@ public static class SchemaRules
         private sealed record FieldAndParent(Field Field, FieldsType? Parent, FieldDefinition? Definition);
 
         private readonly HashSet<(Location, Location)> _reportedConflicts = [];
+        private readonly HashSet<SelectionSet> _mergeChecked = new(ReferenceEqualityComparer.Instance);
 
         private void MergeCheck(SelectionSet set, FieldsType parent)
         {
+            // Each selection set once: fragments reached along several paths (or in a cycle) add nothing new.
+            if (!_mergeChecked.Add(set))
+                return;
             var byKey = new Dictionary<string, List<FieldAndParent>>();
             CollectForMerge(set, parent, byKey, []);
             foreach (var (key, fields) in byKey)
@@ -351,7 +355,7 @@ public static class SchemaRules
                 {
                     for (var j = i + 1; j < fields.Count; j++)
                     {
-                        if (Conflict(fields[i], fields[j], parentsMutuallyExclusive: false) is { } reason
+                        if (Conflict(fields[i], fields[j], parentsMutuallyExclusive: false, depth: 0) is { } reason
                             && _reportedConflicts.Add((fields[i].Field.Location, fields[j].Field.Location)))
                             Error($"Fields \"{key}\" conflict because {reason}. Use different aliases on the fields to fetch both if this was intentional.",
                                 fields[i].Field.Location, fields[j].Field.Location);
@@ -392,8 +396,10 @@ public static class SchemaRules
             }
         }
 
-        private string? Conflict(FieldAndParent a, FieldAndParent b, bool parentsMutuallyExclusive)
+        private string? Conflict(FieldAndParent a, FieldAndParent b, bool parentsMutuallyExclusive, int depth)
         {
+            if (depth > 32)
+                return null; // only a fragment cycle (reported by its own rule) nests this deep
             var exclusive = parentsMutuallyExclusive || (a.Parent != b.Parent && a.Parent is ObjectType && b.Parent is ObjectType);
             if (!exclusive)
             {
@@ -418,7 +424,7 @@ public static class SchemaRules
                     {
                         for (var j = splitAt; j < fields.Count; j++)
                         {
-                            if (Conflict(fields[i], fields[j], exclusive) is { } reason)
+                            if (Conflict(fields[i], fields[j], exclusive, depth + 1) is { } reason)
                             {
                                 reasons.Add($"subfields \"{key}\" conflict because {reason}");
                                 goto nextKey;
