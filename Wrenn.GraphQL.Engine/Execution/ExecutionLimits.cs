@@ -9,7 +9,44 @@ public sealed record ExecutionLimits
     /// <summary>Field nodes in the whole document (fragments counted once each).</summary>
     public int MaxFields { get; init; } = 5_000;
     public int MaxAliases { get; init; } = 500;
+    /// <summary>Items in all input lists of a request's variables together (a 10-million-item array is refused before coercion).</summary>
+    public int MaxInputListItems { get; init; } = 100_000;
     public static ExecutionLimits Default { get; } = new();
+
+    internal string? CheckVariables(IReadOnlyDictionary<string, object?>? variables)
+    {
+        if (variables is null)
+            return null;
+        long items = 0;
+        var stack = new Stack<object?>(variables.Values);
+        while (stack.TryPop(out var value))
+        {
+            switch (value)
+            {
+                case System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.Array } array:
+                    items += array.GetArrayLength();
+                    foreach (var item in array.EnumerateArray())
+                        stack.Push(item);
+                    break;
+                case System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.Object } obj:
+                    foreach (var property in obj.EnumerateObject())
+                        stack.Push(property.Value);
+                    break;
+                case System.Collections.IDictionary dictionary:
+                    foreach (var item in dictionary.Values)
+                        stack.Push(item);
+                    break;
+                case System.Collections.IList list:
+                    items += list.Count;
+                    foreach (var item in list)
+                        stack.Push(item);
+                    break;
+            }
+            if (items > MaxInputListItems)
+                return $"Variables hold more than {MaxInputListItems} list items; send less data per request.";
+        }
+        return null;
+    }
 
     internal string? Check(Document doc)
     {

@@ -86,8 +86,10 @@ public sealed class Executor(ExecutionLimits? limits = null)
         return (null, new ExecutionResult(null, [new ExecutionError(msg, [], null, null)], false));
     }
 
-    private static (Dictionary<string, object?>? Variables, ExecutionResult? Refusal) Variables(GraphQLSchema schema, OperationDefinition op, GraphQLRequest request)
+    private (Dictionary<string, object?>? Variables, ExecutionResult? Refusal) Variables(GraphQLSchema schema, OperationDefinition op, GraphQLRequest request)
     {
+        if (_limits.CheckVariables(request.Variables) is { } overLimit)
+            return (null, new ExecutionResult(null, [new ExecutionError(overLimit, [], null, null)], false));
         var (values, errors) = Coercion.CoerceVariables(schema, op, request.Variables);
         return errors.Count == 0
             ? (values, null)

@@ -75,4 +75,13 @@ public sealed class SchemaRulesTests
         var single = await new Executor().ExecuteAsync(Schema, new GraphQLRequest("""{ pets(filter: {species: CAT, limit: 5}) { name } }"""));
         Assert.Equal("""{"data":{"pets":[{"name":"Tom"}]}}""", single.ToJson());
     }
+
+    [Fact]
+    public async Task A_variable_holding_a_huge_list_is_refused_before_coercion()
+    {
+        var huge = Enumerable.Range(0, 200_000).Cast<object?>().ToList();
+        var result = await new Executor().ExecuteAsync(Schema, new GraphQLRequest("query Q($c: Int) { numbers(count: $c) }", null, new Dictionary<string, object?> { ["c"] = huge }));
+        Assert.False(result.HasData);
+        Assert.Contains("more than 100000 list items", Assert.Single(result.Errors).Message);
+    }
 }
