@@ -33,6 +33,13 @@ public interface ISandboxGrain : IRemindable
     [CallTimeout(600)]
     Task<FileEntry> WriteFileAsync(Caller caller, string path, byte[] content, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Writes one piece of a file at <paramref name="offset"/> (the first piece with
+    /// <paramref name="truncate"/>): large uploads stream through in pieces, never whole in memory.
+    /// </summary>
+    [Shared]
+    Task<FileEntry> WriteFileChunkAsync(Caller caller, string path, long offset, byte[] data, bool truncate, CancellationToken cancellationToken);
+
     [Shared]
     Task<IReadOnlyList<FileEntry>> ListDirAsync(Caller caller, string path, CancellationToken cancellationToken);
 

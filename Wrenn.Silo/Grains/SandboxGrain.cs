@@ -172,6 +172,21 @@ public sealed partial class SandboxGrain(
         }
     }
 
+    public async Task<FileEntry> WriteFileChunkAsync(Caller caller, string path, long offset, byte[] data, bool truncate, CancellationToken cancellationToken)
+    {
+        var agent = RunningAgent(caller);
+        if (offset < 0)
+            throw new GrainException(ErrorCodes.InvalidArgument, $"A write offset cannot be negative (got {offset}).");
+        try
+        {
+            return ToEntry(await agent.WriteChunkAsync(path, offset, data, truncate, cancellationToken));
+        }
+        catch (ConnectException e)
+        {
+            throw FileFailed(e, path);
+        }
+    }
+
     public async Task<IReadOnlyList<FileEntry>> ListDirAsync(Caller caller, string path, CancellationToken cancellationToken)
     {
         var agent = RunningAgent(caller);

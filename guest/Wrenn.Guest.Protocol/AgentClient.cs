@@ -169,6 +169,17 @@ public sealed class AgentClient : IDisposable
         }
     }
 
+    /// <summary>Writes one chunk at an offset (the first with <paramref name="truncate"/>), for callers that stream a file in pieces.</summary>
+    public Task<EntryInfo> WriteChunkAsync(string path, long offset, ReadOnlyMemory<byte> data, bool truncate, CancellationToken cancellationToken) =>
+        Unary(AgentEndpoint.Filesystem.Write, new WriteRequest
+        {
+            Path = path,
+            Data = ByteString.CopyFrom(data.Span),
+            Offset = offset,
+            Truncate = truncate,
+            MakeParents = true,
+        }, EntryInfo.Parser, cancellationToken);
+
     public Task<EntryInfo> WriteAllBytesAsync(string path, byte[] content, CancellationToken cancellationToken) =>
         WriteFileAsync(path, new MemoryStream(content, writable: false), cancellationToken);
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages: QEMU, the image build's tools, host networking, clang for NativeAOT.
+# Debian packages: QEMU, the image build's tools, host networking, clang for NativeAOT, chromium (the web console test).
 set -euo pipefail
 packages=(qemu-system-x86 qemu-utils debootstrap busybox-static tini chrony e2fsprogs
-          iproute2 nftables iptables clang lld cpio zstd kmod util-linux)
+          iproute2 nftables iptables clang lld cpio zstd kmod util-linux chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -45,7 +45,7 @@ public sealed class TeamIsolationTests(SiloFixture silo) : IClassFixture<SiloFix
         var withoutCaller = targets.SelectMany(t => t.Interface.GetMethods().Concat(t.Interface.GetInterfaces().SelectMany(i => i.GetMethods())))
             .Where(m => m.GetParameters().FirstOrDefault()?.ParameterType != typeof(Caller)).Select(m => m.Name).Distinct();
         Assert.Equal([nameof(IRemindable.ReceiveReminderAsync)], withoutCaller);
-        Assert.Equal(9, checkedMethods.Count(m => m.StartsWith(nameof(ISandboxGrain), StringComparison.Ordinal)));
+        Assert.Equal(10, checkedMethods.Count(m => m.StartsWith(nameof(ISandboxGrain), StringComparison.Ordinal)));
 
         // Nothing the stranger did changed anything.
         var after = await grains.Get<ISandboxGrain>(sandbox.Id).GetAsync(silo.Admin);
@@ -61,6 +61,7 @@ public sealed class TeamIsolationTests(SiloFixture silo) : IClassFixture<SiloFix
         _ when type == typeof(string) => "/etc/hostname",
         _ when type == typeof(int) => 60,
         _ when type == typeof(long) => 1L,
+        _ when type == typeof(bool) => true,
         _ when type == typeof(byte[]) => new byte[] { 1 },
         _ when type == typeof(CancellationToken) => CancellationToken.None,
         _ when type == typeof(ExecRequest) => new ExecRequest("true"),

@@ -1,0 +1,46 @@
+using Wrenn.Grains.Sandboxes;
+
+namespace Wrenn.GraphQL.Backend;
+
+public sealed record NewSandboxRequest(string Template, int Vcpus, int MemoryMib, int TimeoutSeconds, IReadOnlyDictionary<string, string> Metadata);
+
+public sealed record SandboxPage(IReadOnlyList<SandboxInfo> Sandboxes, bool HasNextPage);
+
+public sealed record TeamInfo(string Id, string Name, DateTimeOffset CreatedAt);
+
+public sealed record NewApiKeyInfo(string Id, string TeamId, bool Admin, string Key);
+
+/// <summary>
+/// What the API needs from the silo beyond the grain interfaces: authentication, creating (which
+/// picks a host), listing, teams and keys. The silo implements it; the API knows nothing else of it.
+/// </summary>
+public interface IWrennBackend
+{
+    /// <summary>The caller an API key stands for, or null.</summary>
+    Task<Caller?> AuthenticateAsync(string apiKey, CancellationToken cancellationToken);
+
+    Task<SandboxInfo> CreateSandboxAsync(Caller caller, NewSandboxRequest request, CancellationToken cancellationToken);
+
+    /// <summary>The sandbox's grain; NOT_FOUND for something that is not a sandbox id.</summary>
+    ISandboxGrain Sandbox(string id);
+
+    Task<SandboxPage> ListSandboxesAsync(Caller caller, SandboxState? state, string? after, int first, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<TemplateInfo>> TemplatesAsync(Caller caller, CancellationToken cancellationToken);
+
+    /// <summary>A template by name (the caller's team first, then public ones) or id.</summary>
+    Task<TemplateInfo?> TemplateAsync(Caller caller, string nameOrId, CancellationToken cancellationToken);
+
+    Task DeleteTemplateAsync(Caller caller, string name, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<HostInfo>> HostsAsync(Caller caller, CancellationToken cancellationToken);
+
+    Task<TeamInfo> TeamAsync(Caller caller, CancellationToken cancellationToken);
+
+    /// <summary>Admin keys only: FORBIDDEN otherwise.</summary>
+    Task<TeamInfo> CreateTeamAsync(Caller caller, string name, CancellationToken cancellationToken);
+
+    Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken);
+
+    Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken);
+}

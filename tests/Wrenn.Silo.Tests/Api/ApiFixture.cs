@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Wrenn.Silo.Hosting;
+using Wrenn.Silo.Tests.Sandboxes;
+using Wrenn.Testing;
+
+namespace Wrenn.Silo.Tests.Api;
+
+/// <summary>A whole silo (real VMs) serving its public API on a loopback port, and an HTTP client for it.</summary>
+public sealed class ApiFixture : IAsyncLifetime
+{
+    private WebApplication? _app;
+
+    public SiloFixture Silo { get; } = new();
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(5) };
+
+    public string AdminKey => Silo.Host.FirstAdminKey!;
+
+    public async Task InitializeAsync()
+    {
+        await Silo.InitializeAsync();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        _app = builder.Build();
+        PublicApi.Map(_app, Silo.Host, webSocketInitTimeout: TimeSpan.FromSeconds(2));
+        await _app.StartAsync();
+        BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
+    /// <summary>POSTs a GraphQL request; returns the status and the parsed body.</summary>
+    public async Task<(HttpStatusCode Status, JsonObject Body)> GraphQLAsync(string? key, string query, object? variables = null, string accept = "application/graphql-response+json")
+    {
+        var body = new JsonObject { ["query"] = query };
+        if (variables is not null)
+            body["variables"] = System.Text.Json.JsonSerializer.SerializeToNode(variables);
+        return await PostAsync(key, body.ToJsonString(), accept);
+    }
+
+    public async Task<(HttpStatusCode Status, JsonObject Body)> PostAsync(string? key, string rawBody, string accept = "application/graphql-response+json")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(BaseAddress, "/graphql")) { Content = new StringContent(rawBody, Encoding.UTF8, "application/json") };
+        request.Headers.Accept.ParseAdd(accept);
+        if (key is not null)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, (JsonNode.Parse(text) as JsonObject) ?? throw new InvalidOperationException($"not a JSON object: {text}"));
+    }
+
+    /// <summary>Runs one of tests/node/api's scripts; returns its JSON line.</summary>
+    public static async Task<JsonObject> NodeAsync(string script, params string[] args)
+    {
+        var start = new ProcessStartInfo("node", [Path.Combine(RepoPaths.NodeTests, "api", script), .. args])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.Combine(RepoPaths.NodeTests, "api"),
+        };
+        using var node = Process.Start(start)!;
+        var stdout = node.StandardOutput.ReadToEndAsync();
+        var stderr = node.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await node.WaitForExitAsync(limit.Token);
+        var output = await stdout;
+        Assert.True(node.ExitCode == 0 && output.Length > 0, $"node {script} failed ({node.ExitCode}): {await stderr}");
+        return (JsonNode.Parse(output) as JsonObject)!;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Http.Dispose();
+        await Silo.DisposeAsync();
+    }
+}
