@@ -67,7 +67,7 @@ public sealed class ScalarType : NamedType
 
     public object ParseValue(object value) => _parse(value);
 
-    internal static string Printed(object? v) => v switch
+    public static string Printed(object? v) => v switch
     {
         null => "null",
         string s => System.Text.Json.JsonSerializer.Serialize(s),
