@@ -45,12 +45,13 @@ internal static class RunCommand
                 OnExit = parse.GetValue(onExit),
                 SiloName = parse.GetValue(name),
                 OwnerPrefix = parse.GetValue(ownerPrefix),
+                Configuration = WrennConfiguration.Build(),
             },
             IPAddress.Parse(parse.GetValue(listen)!), parse.GetValue(port), parse.GetValue(verbose), cancellationToken));
         return command;
     }
 
-    private static string DefaultDataDir() =>
+    internal static string DefaultDataDir() =>
         Path.Combine(Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } xdg ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share"), "wrenn");
 
     private static async Task<int> RunAsync(WrennSiloOptions options, IPAddress listen, int port, bool verbose, CancellationToken cancellationToken)

@@ -11,5 +11,6 @@ internal static class WrennCommands
         yield return DemoCommand.Create();
         yield return AdminCommands.Teams();
         yield return AdminCommands.Keys();
+        yield return PluginsCommand.Create();
     }
 }

@@ -2,7 +2,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Wrenn.Abstractions.Clock;
+using Wrenn.Abstractions.Memory;
+using Wrenn.Abstractions.Network;
 using Wrenn.Abstractions.Plugins;
+using Wrenn.Abstractions.Storage;
+using Wrenn.Abstractions.Vmm;
+using Wrenn.Silo.Plugins;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Grains;
@@ -151,7 +157,10 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
         services.AddSingleton(new HostFacts(options.DataDir));
         services.AddSingleton(Options.Create(new CapacityOptions()));
         services.AddSingleton(pluginHost);
-        services.AddSingleton(LocalPlugins.Create(pluginHost, loggers).WithSnapshots(loggers));
+        // The host plugins, loaded from their folders (one AssemblyLoadContext each), compose the VMs.
+        PluginLoader.Load(services, PluginSearchPath.For(options.DataDir, options.Configuration), options.Configuration, pluginHost);
+        services.AddSingleton(sp => new SandboxVms(sp.GetRequiredService<IVmm>(), sp.GetRequiredService<IStorage>(), sp.GetRequiredService<INetwork>(), pluginHost,
+            sp.GetRequiredService<ILogger<SandboxVms>>(), sp.GetService<IGuestClock>(), sp.GetService<IMemoryBackend>()));
         return services;
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Configuration;
 using Wrenn.Silo.Runtime.Cluster;
 
 namespace Wrenn.Silo.Hosting;
@@ -41,6 +42,9 @@ public sealed record WrennSiloOptions
     public TimeSpan ReconcileEvery { get; init; } = TimeSpan.FromMinutes(1);
 
     public OnExit OnExit { get; init; } = OnExit.Keep;
+
+    /// <summary>Plugin choice (<c>Wrenn:Plugins:Vmm</c> …), plugin settings (<c>Wrenn:Plugins:{name}</c>), extra plugin folders (<c>Wrenn:Plugins:Paths</c>).</summary>
+    public IConfiguration Configuration { get; init; } = new ConfigurationBuilder().Build();
 
     /// <summary>Defaults of the <c>base</c> template.</summary>
     public int BaseVcpus { get; init; } = 1;

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Wrenn.Abstractions.Clock;
+using Wrenn.Abstractions.Plugins;
+using Wrenn.Silo.Plugins;
+using Wrenn.Testing;
+
+namespace Wrenn.Silo.Tests.Plugins;
+
+/// <summary>
+/// Plugin loading: a third-party plugin built outside the solution (tests/plugins/third-party-clock)
+/// with its own Newtonsoft.Json, the project's own plugins from artifacts/plugins, and the sets the
+/// silo must refuse.
+/// </summary>
+public sealed class PluginLoaderTests : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"{TestPrefix.Family}-plugins-{Guid.NewGuid():N}");
+    private string _thirdParty = "";
+
+    private static string ProjectPlugins => Path.Combine(RepoPaths.Artifacts, "plugins");
+
+    public async Task InitializeAsync()
+    {
+        _thirdParty = Path.Combine(_root, "built", "third-party-clock");
+        var build = Process.Start(new ProcessStartInfo("dotnet",
+            ["build", Path.Combine(RepoPaths.Root, "tests", "plugins", "third-party-clock", "ThirdPartyClock.csproj"), "-c", "Release", "-o", _thirdParty, "-nologo", "-v", "quiet"])
+        { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = build.StandardOutput.ReadToEndAsync();
+        await build.WaitForExitAsync();
+        Assert.True(build.ExitCode == 0, $"building the third-party plugin failed:\n{await output}");
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_root, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    private static IConfiguration Config(params (string Key, string Value)[] settings) =>
+        new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
+
+    private static PluginHost Host => new("wtplug", "/tmp", "/tmp", "/run/wrenn", "/var/cache/wrenn");
+
+    [Fact]
+    public void A_third_party_plugin_built_outside_the_solution_loads_with_its_own_library_versions()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        var config = Config(("Wrenn:Plugins:Clock", "third-party-clock"), ("Wrenn:Plugins:third-party-clock:greeting", "hi"));
+
+        var report = PluginLoader.Load(services, [Path.GetDirectoryName(_thirdParty)!, ProjectPlugins], config, Host);
+
+        var clock = services.BuildServiceProvider().GetRequiredService<IGuestClock>();
+        Assert.Equal("third-party-clock", clock.Name);
+        Assert.Contains("newtonsoft=12.0.0.0", clock.KernelArgs); // the plugin's own Newtonsoft.Json …
+        Assert.Contains("json={\"greeting\":\"hi\"}", clock.KernelArgs); // … and its own configuration section
+        Assert.Equal(new Version(13, 0, 0, 0), typeof(Newtonsoft.Json.JsonConvert).Assembly.GetName().Version); // … while the silo's side has 13
+        Assert.Contains(report.Found, f => f.Manifest.Name == "third-party-clock" && f.Chosen && f.Why == "chosen (Wrenn:Plugins:Clock)");
+        Assert.Contains(report.Found, f => f.Manifest.Name == "chrony" && !f.Chosen);
+    }
+
+    [Fact]
+    public void The_projects_own_plugins_load_from_artifacts_and_register_every_contract()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        PluginLoader.Load(services, [ProjectPlugins], Config(), Host);
+        var provider = services.BuildServiceProvider();
+
+        Assert.Equal("qemu", provider.GetRequiredService<Wrenn.Abstractions.Vmm.IVmm>().Name);
+        Assert.NotNull(provider.GetRequiredService<Wrenn.Abstractions.Storage.IStorage>());
+        Assert.NotNull(provider.GetRequiredService<Wrenn.Abstractions.Network.INetwork>());
+        Assert.NotNull(provider.GetRequiredService<Wrenn.Abstractions.Memory.IMemoryBackend>());
+        Assert.Equal("chrony", provider.GetRequiredService<IGuestClock>().Name);
+    }
+
+    [Theory]
+    [InlineData("1.1", "a newer minor version")]
+    [InlineData("2.0", "another major version")]
+    [InlineData("0.9", "another major version")]
+    public void A_plugin_built_for_another_major_or_a_newer_minor_Wrenn_Abstractions_is_refused(string version, string reason)
+    {
+        var copy = CopyOfThirdParty($"v{version}", manifest => manifest.Replace("\"abstractionsVersion\": \"1.0\"", $"\"abstractionsVersion\": \"{version}\""));
+
+        var error = Assert.Throws<PluginLoadException>(() =>
+            PluginLoader.Load(new ServiceCollection(), [copy, ProjectPlugins], Config(("Wrenn:Plugins:Clock", "third-party-clock")), Host));
+
+        var problem = Assert.Single(error.Report.Problems);
+        Assert.Contains("Clock plugin 'third-party-clock'", problem);
+        Assert.Contains(reason, problem);
+    }
+
+    [Fact]
+    public void A_mismatched_set_is_refused_naming_the_plugin_and_what_it_lacks()
+    {
+        var copy = CopyOfThirdParty("needs-firecracker", manifest => manifest.Replace("\"requires\": [ ]", "\"requires\": [ \"vmm:firecracker\" ]"));
+
+        var error = Assert.Throws<PluginLoadException>(() =>
+            PluginLoader.Load(new ServiceCollection(), [copy, ProjectPlugins], Config(("Wrenn:Plugins:Clock", "third-party-clock")), Host));
+
+        Assert.Contains("Clock plugin 'third-party-clock' requires 'vmm:firecracker', which none of the chosen plugins provides", error.Message);
+        var missing = Assert.Throws<PluginLoadException>(() =>
+            PluginLoader.Load(new ServiceCollection(), [ProjectPlugins], Config(("Wrenn:Plugins:Vmm", "firecracker")), Host));
+        Assert.Contains("No Vmm plugin named 'firecracker'", missing.Message);
+    }
+
+    [Fact]
+    public void An_earlier_folder_on_the_search_path_wins_and_the_later_one_is_reported_as_shadowed()
+    {
+        var first = CopyOfThirdParty("first", m => m);
+        var second = CopyOfThirdParty("second", m => m.Replace("A test plugin", "The shadowed copy"));
+
+        var report = PluginLoader.Inspect([first, second, ProjectPlugins], Config(("Wrenn:Plugins:Clock", "third-party-clock")));
+
+        var copies = report.Found.Where(f => f.Manifest.Name == "third-party-clock").ToList();
+        Assert.Equal(2, copies.Count);
+        Assert.True(copies.Single(c => c.Directory.StartsWith(first, StringComparison.Ordinal)).Chosen);
+        Assert.StartsWith("shadowed by", copies.Single(c => c.Directory.StartsWith(second, StringComparison.Ordinal)).Why);
+        Assert.Empty(report.Problems);
+        Assert.Contains("* third-party-clock", report.Render());
+    }
+
+    /// <summary>A copy of the built third-party plugin under its own search-path folder, with an edited manifest.</summary>
+    private string CopyOfThirdParty(string name, Func<string, string> editManifest)
+    {
+        var folder = Path.Combine(_root, name);
+        var target = Path.Combine(folder, "third-party-clock");
+        Directory.CreateDirectory(target);
+        foreach (var file in Directory.EnumerateFiles(_thirdParty))
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+        var manifest = Path.Combine(target, "plugin.json");
+        File.WriteAllText(manifest, editManifest(File.ReadAllText(manifest)));
+        return folder;
+    }
+}
