@@ -73,7 +73,20 @@ internal sealed partial class GraphQLWebSocketSession(WebSocket socket, GraphQLS
         {
             var received = await socket.ReceiveAsync(buffer, cancellationToken);
             if (received.MessageType == WebSocketMessageType.Close)
+            {
+                // Complete the close handshake the client started.
+                await _send.WaitAsync(cancellationToken);
+                try
+                {
+                    if (socket.State == WebSocketState.CloseReceived)
+                        await socket.CloseOutputAsync(socket.CloseStatus ?? WebSocketCloseStatus.NormalClosure, socket.CloseStatusDescription, cancellationToken);
+                }
+                finally
+                {
+                    _send.Release();
+                }
                 return null;
+            }
             message.Write(buffer, 0, received.Count);
             if (message.Length > 16 * 1024 * 1024)
             {

@@ -12,6 +12,12 @@ using Wrenn.Testing;
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm [-- BOOTS ROUNDTRIPS]   → bench/results/vm.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- snapshots            → bench/results/snapshots.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- platform [ROUNDS BURST] → bench/results/platform.md
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- api [SECONDS]          → bench/results/api.md
+if (args.FirstOrDefault() == "api")
+{
+    await ApiBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5);
+    return;
+}
 if (args.FirstOrDefault() == "platform")
 {
     await PlatformBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 16);
