@@ -43,6 +43,24 @@ public interface ISandboxGrain : IRemindable
     [Shared]
     Task<IReadOnlyList<FileEntry>> ListDirAsync(Caller caller, string path, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Snapshots the VM to disk and stops it: a paused sandbox holds files only (no VMM process,
+    /// network, memory or CPU). Waits for running commands to end. Its timeout stops counting.
+    /// </summary>
+    [CallTimeout(600)]
+    Task<SandboxInfo> PauseAsync(Caller caller);
+
+    /// <summary>Restores the VM on the same host, exactly as it was (processes, files, memory).</summary>
+    [CallTimeout(600)]
+    Task<SandboxInfo> ResumeAsync(Caller caller);
+
+    /// <summary>
+    /// Freezes the sandbox into a snapshot template (memory, devices, a disk that no longer changes
+    /// with the source); the sandbox goes on running. New sandboxes from it start in that state.
+    /// </summary>
+    [CallTimeout(900)]
+    Task<TemplateInfo> CreateTemplateAsync(Caller caller, string name);
+
     /// <summary>The sandbox is destroyed <paramref name="seconds"/> of running time from now.</summary>
     Task<SandboxInfo> SetTimeoutAsync(Caller caller, int seconds);
 

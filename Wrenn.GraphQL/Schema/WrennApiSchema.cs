@@ -205,8 +205,12 @@ public static class WrennApiSchema
                 await Call(c).Backend.Sandbox(c.Argument<string>("id")).DestroyAsync(Call(c).Caller);
                 return true;
             }), "Destroys a sandbox; returns once its VM, network and disk are gone. Running commands are cancelled.")
-            .Field("pauseSandbox", sandbox.NonNull(), [new InputValue("id", ScalarType.ID.NonNull())], c => NotYet(c, "Pausing"))
-            .Field("resumeSandbox", sandbox.NonNull(), [new InputValue("id", ScalarType.ID.NonNull())], c => NotYet(c, "Resuming"))
+            .Field("pauseSandbox", sandbox.NonNull(), [new InputValue("id", ScalarType.ID.NonNull())], c => ApiErrors.Guard(async () =>
+                await Call(c).Backend.Sandbox(c.Argument<string>("id")).PauseAsync(Call(c).Caller)),
+                "Snapshots the sandbox to disk and stops its VM: it holds no memory or CPU until resumed. Waits for running commands.")
+            .Field("resumeSandbox", sandbox.NonNull(), [new InputValue("id", ScalarType.ID.NonNull())], c => ApiErrors.Guard(async () =>
+                await Call(c).Backend.Sandbox(c.Argument<string>("id")).ResumeAsync(Call(c).Caller)),
+                "Brings a paused sandbox back exactly as it was.")
             .Field("setSandboxTimeout", sandbox.NonNull(), [new InputValue("id", ScalarType.ID.NonNull()), new InputValue("seconds", ScalarType.Int.NonNull())],
                 c => ApiErrors.Guard(async () => await Call(c).Backend.Sandbox(c.Argument<string>("id")).SetTimeoutAsync(Call(c).Caller, c.Argument<int>("seconds"))),
                 "The sandbox is destroyed after this many more seconds of running time.")
@@ -222,7 +226,8 @@ public static class WrennApiSchema
                 return await Call(c).Backend.Sandbox(c.Argument<string>("sandboxId")).WriteFileAsync(Call(c).Caller, c.Argument<string>("path"), content, c.CancellationToken);
             }), "Writes a file (parents are created); use PUT /files for large ones.")
             .Field("createTemplateFromSandbox", template.NonNull(), [new InputValue("sandboxId", ScalarType.ID.NonNull()), new InputValue("name", ScalarType.String.NonNull())],
-                c => NotYet(c, "Making templates from sandboxes"))
+                c => ApiErrors.Guard(async () => await Call(c).Backend.Sandbox(c.Argument<string>("sandboxId")).CreateTemplateAsync(Call(c).Caller, c.Argument<string>("name"))),
+                "Freezes a running sandbox into a template (it goes on running); sandboxes from it start in that state.")
             .Field("deleteTemplate", ScalarType.Boolean.NonNull(), [new InputValue("name", ScalarType.String.NonNull())], c => ApiErrors.Guard(async () =>
             {
                 await Call(c).Backend.DeleteTemplateAsync(Call(c).Caller, c.Argument<string>("name"), c.CancellationToken);
@@ -244,9 +249,6 @@ public static class WrennApiSchema
 
         return new GraphQLSchema(query, mutation, subscription) { Description = "Wrenn: microVM sandboxes for untrusted code." };
     }
-
-    private static ValueTask<object?> NotYet(ResolveContext c, string what) =>
-        throw ApiErrors.Error("FAILED_PRECONDITION", $"{what} is not available on this silo yet (it arrives with pause/resume support); the sandbox is unchanged.");
 
     private sealed record FileContentResult(string Path, string Content, string Encoding, int Size);
 

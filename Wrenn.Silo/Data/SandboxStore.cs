@@ -21,7 +21,9 @@ public sealed record SandboxRecord(
     IReadOnlyDictionary<string, string> Metadata,
     string? Error,
     SandboxVm? Vm,
-    long Version)
+    long Version,
+    PausedSandboxVm? Paused = null,
+    TimeSpan? Remaining = null)
 {
     public SandboxInfo ToInfo() => new(Id, TeamId, TemplateId, Host, State, Vcpus, MemoryMib, CreatedAt, Deadline, Metadata, Error);
 }
@@ -32,7 +34,7 @@ public sealed record SandboxRecord(
 /// </summary>
 public sealed class SandboxStore(NpgsqlDataSource dataSource)
 {
-    private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version";
+    private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version, paused, remaining_ms";
 
     public async Task<SandboxRecord?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -70,8 +72,8 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource)
     public async Task<SandboxRecord> InsertAsync(SandboxRecord record, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
-            INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)
+            INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, paused, remaining_ms, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1)
             """);
         AddParameters(command, record);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -83,8 +85,8 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand("""
             UPDATE wrenn_sandboxes SET team_id = $2, template_id = $3, host = $4, state = $5, vcpus = $6, memory_mib = $7, created_at = $8,
-                deadline = $9, metadata = $10, error = $11, vm = $12, version = version + 1, updated_at = now()
-            WHERE id = $1 AND version = $13
+                deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, version = version + 1, updated_at = now()
+            WHERE id = $1 AND version = $15
             """);
         AddParameters(command, record);
         command.Parameters.Add(new() { Value = record.Version });
@@ -107,6 +109,8 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = JsonSerializer.Serialize(record.Metadata, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
         command.Parameters.Add(new() { Value = (object?)record.Error ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = record.Vm is null ? DBNull.Value : JsonSerializer.Serialize(record.Vm, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new() { Value = record.Paused is null ? DBNull.Value : JsonSerializer.Serialize(record.Paused, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new() { Value = record.Remaining is { } r ? (long)r.TotalMilliseconds : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
     }
 
     private static async Task<IReadOnlyList<SandboxRecord>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
@@ -126,5 +130,7 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource)
         JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(9), WrennJson.Options) ?? [],
         reader.IsDBNull(10) ? null : reader.GetString(10),
         reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<SandboxVm>(reader.GetString(11), WrennJson.Options),
-        reader.GetInt64(12));
+        reader.GetInt64(12),
+        reader.IsDBNull(13) ? null : JsonSerializer.Deserialize<PausedSandboxVm>(reader.GetString(13), WrennJson.Options),
+        reader.IsDBNull(14) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(14)));
 }

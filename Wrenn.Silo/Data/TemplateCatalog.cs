@@ -5,8 +5,11 @@ using Wrenn.Grains.Sandboxes;
 
 namespace Wrenn.Silo.Data;
 
-/// <summary>Where a template's files are: an image folder (kernel, initrd, rootfs, manifest.json) or a snapshot.</summary>
-public sealed record TemplateSource(string? ImageDir = null, string? SnapshotDir = null);
+/// <summary>
+/// Where a template's files are: an image folder (kernel, initrd, rootfs, manifest.json); for a
+/// snapshot template also the frozen disk, memory and device state, which live on one host.
+/// </summary>
+public sealed record TemplateSource(string? ImageDir = null, string? SnapshotDir = null, string? Host = null, Wrenn.Silo.Sandboxes.TemplateSnapshot? Snapshot = null);
 
 public sealed record TemplateRow(string Id, string Name, string? TeamId, bool IsPublic, TemplateKind Kind, int Vcpus, int MemoryMib, TemplateSource Source, DateTimeOffset CreatedAt);
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Wrenn.Abstractions.Plugins;
 using Wrenn.Grains.Runtime;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Guest.Protocol;
@@ -22,6 +23,7 @@ public sealed partial class SandboxGrain(
     TemplateCatalog templates,
     SandboxVms vms,
     AuditLog audit,
+    PluginHost host,
     ILogger<SandboxGrain> logger) : Grain, ISandboxGrain
 {
     private const string TimeoutReminder = "timeout";
@@ -67,9 +69,14 @@ public sealed partial class SandboxGrain(
         var template = await templates.GetAsync(request.TemplateId, cancellationToken);
         if (template is null || !(template.IsPublic || template.TeamId == caller.TeamId))
             throw new GrainException(ErrorCodes.NotFound, $"No template {request.TemplateId} in your team or among public templates.");
-        if (template.Kind != TemplateKind.Image || template.Source.ImageDir is null)
-            throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{template.Name}' is a {template.Kind} template; this silo can start sandboxes from image templates only.");
-        var size = new VmSize(request.Vcpus > 0 ? request.Vcpus : template.Vcpus, request.MemoryMib > 0 ? request.MemoryMib : template.MemoryMib);
+        if (template.Source.ImageDir is null || (template.Kind == TemplateKind.Snapshot && template.Source.Snapshot is null))
+            throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{template.Name}' has no image or snapshot to start from; recreate it.");
+        if (template.Kind == TemplateKind.Snapshot && template.Source.Host != Context.SiloName)
+            throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{template.Name}' lives on host {template.Source.Host}; its sandboxes start there.");
+        // A snapshot template's size is baked in: its memory and devices were frozen with it.
+        var size = template.Kind == TemplateKind.Snapshot
+            ? new VmSize(template.Vcpus, template.MemoryMib)
+            : new VmSize(request.Vcpus > 0 ? request.Vcpus : template.Vcpus, request.MemoryMib > 0 ? request.MemoryMib : template.MemoryMib);
 
         var host = Context.SiloName;
         var now = DateTimeOffset.UtcNow;
@@ -78,7 +85,10 @@ public sealed partial class SandboxGrain(
         SandboxVm vm;
         try
         {
-            vm = await vms.CreateAsync(Id, GuestImage.FromDirectory(template.Source.ImageDir), size, cancellationToken);
+            var image = GuestImage.FromDirectory(template.Source.ImageDir);
+            vm = template.Kind == TemplateKind.Snapshot
+                ? await vms.CreateFromTemplateAsync(Id, template.Source.Snapshot!, image, cancellationToken)
+                : await vms.CreateAsync(Id, image, size, cancellationToken);
         }
         catch (Exception e)
         {
@@ -203,15 +213,122 @@ public sealed partial class SandboxGrain(
     public async Task<SandboxInfo> SetTimeoutAsync(Caller caller, int seconds)
     {
         var record = Visible(caller);
-        if (record.State != SandboxState.Running)
-            throw NotRunning(record);
         if (seconds <= 0)
             throw new GrainException(ErrorCodes.InvalidArgument, $"A sandbox's timeout must be at least 1 second (got {seconds}).");
+        if (record.State == SandboxState.Paused)
+        {
+            _record = await store.UpdateAsync(record with { Remaining = TimeSpan.FromSeconds(seconds) }, CancellationToken.None);
+            await audit.RecordAsync(caller, "sandbox.set-timeout", Id, new { seconds }, CancellationToken.None);
+            return _record.ToInfo();
+        }
+        if (record.State != SandboxState.Running)
+            throw NotRunning(record);
         var deadline = DateTimeOffset.UtcNow.AddSeconds(seconds);
         _record = await store.UpdateAsync(record with { Deadline = deadline }, CancellationToken.None);
         await Context.SetReminderAsync(TimeoutReminder, TimeSpan.FromSeconds(seconds), null, CancellationToken.None);
         await audit.RecordAsync(caller, "sandbox.set-timeout", Id, new { seconds }, CancellationToken.None);
         return _record.ToInfo();
+    }
+
+    public async Task<SandboxInfo> PauseAsync(Caller caller)
+    {
+        var record = Visible(caller);
+        if (record.State == SandboxState.Paused)
+            return record.ToInfo();
+        if (record.State != SandboxState.Running || record.Vm is not { } vm)
+            throw NotRunning(record);
+        await DetachAsync();
+        PausedSandboxVm paused;
+        try
+        {
+            paused = await vms.PauseAsync(vm, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // The pause undid itself: the VM runs on.
+            AttachTo(vm);
+            throw new GrainException(ErrorCodes.Internal, $"Sandbox {Id} could not be paused and keeps running: {Describe(e)}");
+        }
+        var remaining = record.Deadline is { } deadline ? deadline - DateTimeOffset.UtcNow : (TimeSpan?)null;
+        _record = await store.UpdateAsync(record with
+        {
+            State = SandboxState.Paused, Vm = null, Paused = paused, Deadline = null,
+            Remaining = remaining is { } r && r > TimeSpan.Zero ? r : TimeSpan.FromSeconds(1),
+        }, CancellationToken.None);
+        await Context.RemoveReminderAsync(TimeoutReminder, CancellationToken.None);
+        await ReleaseReservationAsync(record);
+        await audit.RecordAsync(caller, "sandbox.pause", Id, null, CancellationToken.None);
+        return _record.ToInfo();
+    }
+
+    public async Task<SandboxInfo> ResumeAsync(Caller caller)
+    {
+        var record = Visible(caller);
+        if (record.State == SandboxState.Running)
+            return record.ToInfo();
+        if (record.State != SandboxState.Paused || record.Paused is not { } paused)
+            throw NotRunning(record);
+        var template = await templates.GetAsync(record.TemplateId, CancellationToken.None)
+            ?? throw new GrainException(ErrorCodes.FailedPrecondition, $"Sandbox {Id}'s template {record.TemplateId} is gone; it cannot be resumed.");
+        await Context.Grains.Get<IHostSlotGrain>(record.Host, record.Host).ReserveAsync(Caller.System, Id, record.Vcpus, record.MemoryMib, SandboxService.DiskPerSandboxMib);
+        SandboxVm vm;
+        try
+        {
+            vm = await vms.ResumeAsync(paused, GuestImage.FromDirectory(template.Source.ImageDir!), CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            await ReleaseReservationAsync(record);
+            throw new GrainException(ErrorCodes.Internal, $"Sandbox {Id} could not be resumed and stays paused: {Describe(e)}");
+        }
+        var deadline = DateTimeOffset.UtcNow + (record.Remaining ?? TimeSpan.FromMinutes(5));
+        _record = await store.UpdateAsync(record with { State = SandboxState.Running, Vm = vm, Paused = null, Deadline = deadline, Remaining = null }, CancellationToken.None);
+        AttachTo(vm);
+        await Context.SetReminderAsync(TimeoutReminder, deadline - DateTimeOffset.UtcNow, null, CancellationToken.None);
+        await audit.RecordAsync(caller, "sandbox.resume", Id, null, CancellationToken.None);
+        return _record.ToInfo();
+    }
+
+    public async Task<TemplateInfo> CreateTemplateAsync(Caller caller, string name)
+    {
+        var record = Visible(caller);
+        if (record.State != SandboxState.Running || record.Vm is not { } vm)
+            throw NotRunning(record);
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 64 || name == TemplateCatalog.BaseName)
+            throw new GrainException(ErrorCodes.InvalidArgument, $"'{name}' cannot name a template: use 1 to 64 characters, not 'base'.");
+        var source = await templates.GetAsync(record.TemplateId, CancellationToken.None);
+        var imageDir = source?.Source.ImageDir ?? throw new GrainException(ErrorCodes.FailedPrecondition, $"Sandbox {Id}'s template is gone; its guest image is unknown.");
+        var directory = Path.Combine(host.DataDir, "templates", $"{Id}-{DateTime.UtcNow:yyyyMMddHHmmss}");
+        await DetachAsync();
+        TemplateSnapshot frozen;
+        try
+        {
+            (frozen, vm) = await vms.CreateTemplateAsync(vm, directory, GuestImage.FromDirectory(imageDir), CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // Making the template pauses the source and resumes it as a new VM; if that did not come
+            // back as a VM we know, the sandbox is lost rather than half there.
+            if (await vms.IsAliveAsync(vm, CancellationToken.None))
+                AttachTo(vm);
+            else
+                await EndAsync(SandboxState.Lost, $"making a template from it failed: {Describe(e)}", vm: null);
+            throw new GrainException(ErrorCodes.Internal, $"A template could not be made from sandbox {Id}: {Describe(e)}");
+        }
+        _record = await store.UpdateAsync(record with { Vm = vm }, CancellationToken.None);
+        AttachTo(vm);
+        try
+        {
+            var row = await templates.AddAsync(caller.TeamId, name, false, TemplateKind.Snapshot, record.Vcpus, record.MemoryMib,
+                new TemplateSource(ImageDir: imageDir, SnapshotDir: directory, Host: Context.SiloName, Snapshot: frozen), CancellationToken.None);
+            await audit.RecordAsync(caller, "template.create", row.Id, new { name, from = Id }, CancellationToken.None);
+            return await Context.Grains.Get<ITemplateGrain>(row.Id).GetAsync(caller);
+        }
+        catch
+        {
+            Directory.Delete(directory, recursive: true); // e.g. the name is taken: the frozen files are nobody's
+            throw;
+        }
     }
 
     public async Task DestroyAsync(Caller caller)
@@ -242,7 +359,18 @@ public sealed partial class SandboxGrain(
     private async Task EndAsync(SandboxState state, string? error, SandboxVm? vm)
     {
         await DetachAsync();
-        if (vm is not null)
+        if (_record?.Paused is { } paused)
+        {
+            try
+            {
+                await vms.DestroyPausedAsync(paused, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                LogDestroyIncomplete(e, Id);
+            }
+        }
+        else if (vm is not null)
         {
             try
             {
@@ -258,6 +386,14 @@ public sealed partial class SandboxGrain(
             await vms.RemoveOrphansAsync(id => id != Id, CancellationToken.None); // whatever a crashed create left
         }
         var record = _record!;
+        await ReleaseReservationAsync(record);
+        await Context.RemoveReminderAsync(TimeoutReminder, CancellationToken.None);
+        _record = await store.UpdateAsync(record with { State = state, Error = error ?? record.Error, Vm = null, Paused = null }, CancellationToken.None);
+        Context.DeactivateOnIdle();
+    }
+
+    private async Task ReleaseReservationAsync(SandboxRecord record)
+    {
         try
         {
             await Context.Grains.Get<IHostSlotGrain>(record.Host, record.Host).ReleaseAsync(Caller.System, Id);
@@ -266,9 +402,6 @@ public sealed partial class SandboxGrain(
         {
             LogReleaseFailed(e, Id, record.Host);
         }
-        await Context.RemoveReminderAsync(TimeoutReminder, CancellationToken.None);
-        _record = await store.UpdateAsync(record with { State = state, Error = error ?? record.Error, Vm = null }, CancellationToken.None);
-        Context.DeactivateOnIdle();
     }
 
     private void AttachTo(SandboxVm vm)

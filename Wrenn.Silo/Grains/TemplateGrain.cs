@@ -24,6 +24,9 @@ public sealed class TemplateGrain(TemplateCatalog catalog, AuditLog audit) : Gra
         if (users > 0)
             throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{row.Name}' is used by {users} sandbox(es); destroy them first.");
         await catalog.MarkDeletedAsync(row.Id, CancellationToken.None);
+        // A snapshot template's files (frozen disk, memory, device state) live on its host.
+        if (row.Source.SnapshotDir is { } files && row.Source.Host == Context.SiloName && System.IO.Directory.Exists(files))
+            System.IO.Directory.Delete(files, recursive: true);
         await audit.RecordAsync(caller, "template.delete", row.Id);
         Context.DeactivateOnIdle();
     }

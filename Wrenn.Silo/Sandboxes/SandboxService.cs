@@ -31,7 +31,10 @@ public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templat
             throw new GrainException(ErrorCodes.InvalidArgument, $"timeoutSeconds must be at least 1 (got {request.TimeoutSeconds}).");
 
         var id = SandboxId.New().ToString();
-        var host = await ReserveAsync(id, vcpus, memory, cancellationToken);
+        // A snapshot template's files live on one host: its sandboxes start there, at its size.
+        if (template.Kind == TemplateKind.Snapshot)
+            (vcpus, memory) = (template.Vcpus, template.MemoryMib);
+        var host = await ReserveAsync(id, vcpus, memory, template.Kind == TemplateKind.Snapshot ? template.Source.Host : null, cancellationToken);
         try
         {
             return await grains.Get<ISandboxGrain>(id, host)
@@ -46,11 +49,12 @@ public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templat
     }
 
     /// <summary>Reserves room on this host if it fits, else on another live host; RESOURCE_EXHAUSTED when none has room.</summary>
-    private async Task<string> ReserveAsync(string sandboxId, int vcpus, int memoryMib, CancellationToken cancellationToken)
+    private async Task<string> ReserveAsync(string sandboxId, int vcpus, int memoryMib, string? onlyHost, CancellationToken cancellationToken)
     {
-        var others = liveHosts().Where(h => h != localHost).OrderBy(_ => Random.Shared.Next());
+        IEnumerable<string> others = onlyHost is not null ? [] : liveHosts().Where(h => h != localHost).OrderBy(_ => Random.Shared.Next());
+        var first = onlyHost ?? localHost;
         GrainException? last = null;
-        foreach (var host in others.Prepend(localHost))
+        foreach (var host in others.Prepend(first))
         {
             cancellationToken.ThrowIfCancellationRequested();
             try
