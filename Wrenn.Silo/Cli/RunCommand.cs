@@ -26,7 +26,7 @@ internal static class RunCommand
         var listen = new Option<string>("--listen") { Description = "Address the API listens on.", DefaultValueFactory = _ => "127.0.0.1" };
         var internalPort = new Option<int>("--internal-port") { Description = "Port of the silo-to-silo endpoint (0: any free port).", DefaultValueFactory = _ => 0 };
         var internalAddress = new Option<string>("--internal-address") { Description = "Address other silos reach this one at.", DefaultValueFactory = _ => "127.0.0.1" };
-        var onExit = new Option<OnExit>("--on-exit") { Description = "What happens to running sandboxes when the silo stops: keep (re-adopted on the next start) or destroy.", DefaultValueFactory = _ => OnExit.Keep };
+        var onExit = new Option<OnExit>("--on-exit") { Description = "What happens to running sandboxes when the silo stops: keep (re-adopted on the next start), pause (to disk) or destroy.", DefaultValueFactory = _ => OnExit.Keep };
         var name = new Option<string?>("--name") { Description = "The silo's name in the cluster (default: made on first start and kept in the data folder)." };
         var ownerPrefix = new Option<string?>("--owner-prefix") { Description = "Prefix of every host object this silo makes (tests).", Hidden = true };
         var verbose = new Option<bool>("--verbose") { Description = "Log debug details." };

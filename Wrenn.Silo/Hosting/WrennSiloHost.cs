@@ -182,11 +182,32 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
             await _reconciling;
         if (OnExit == OnExit.Destroy)
             await DestroyAllHereAsync();
+        else if (OnExit == OnExit.Pause)
+            await PauseAllHereAsync();
         await Silo.DisposeAsync();
         await _services.DisposeAsync();
         await _dataSource.DisposeAsync();
         if (_postgres is not null)
             await _postgres.DisposeAsync();
+    }
+
+    private async Task PauseAllHereAsync()
+    {
+        var store = _services.GetRequiredService<SandboxStore>();
+        var here = await store.OnHostAsync(Silo.Name, [SandboxState.Running], CancellationToken.None);
+        LogPausingOnExit(_logger, here.Count);
+        // One at a time: each pause writes the guest's memory to disk.
+        foreach (var r in here)
+        {
+            try
+            {
+                await Silo.Grains.Get<ISandboxGrain>(r.Id).PauseAsync(Caller.System);
+            }
+            catch (Exception e)
+            {
+                LogPauseOnExitFailed(_logger, e, r.Id);
+            }
+        }
     }
 
     private async Task DestroyAllHereAsync()
@@ -209,6 +230,12 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Name} started: {Adopted} running sandbox(es) re-adopted, {Lost} lost, {Orphans} orphan(s) removed")]
     private static partial void LogStarted(ILogger logger, string name, int adopted, int lost, int orphans);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pausing {Count} running sandbox(es) on exit (--on-exit pause); resume them through the API after the next start")]
+    private static partial void LogPausingOnExit(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not pause sandbox {SandboxId} on exit; it keeps running and is re-adopted on the next start")]
+    private static partial void LogPauseOnExitFailed(ILogger logger, Exception exception, string sandboxId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Destroying {Count} sandbox(es) on exit (--on-exit destroy)")]
     private static partial void LogDestroyingOnExit(ILogger logger, int count);

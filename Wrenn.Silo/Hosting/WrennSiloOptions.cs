@@ -12,6 +12,9 @@ public enum OnExit
 
     /// <summary>Destroy every sandbox of this host.</summary>
     Destroy,
+
+    /// <summary>Pause every running sandbox of this host to disk; resume them after the next start.</summary>
+    Pause,
 }
 
 /// <summary>One Wrenn silo: where its state lives, which database, which image.</summary>

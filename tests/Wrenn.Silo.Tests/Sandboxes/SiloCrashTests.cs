@@ -93,6 +93,53 @@ public sealed class SiloCrashTests
         }
     }
 
+    [Fact]
+    public async Task A_silo_on_its_own_PostgreSQL_prints_its_URL_and_key_and_takes_its_database_along_on_SIGTERM_and_on_kill()
+    {
+        var owner = TestPrefix.NewOwner();
+        var dataDir = $"/run/wrenn/{owner}-data";
+        WrennProcess? wrenn = null;
+        try
+        {
+            wrenn = await WrennProcess.StartAsync(dataDir, null, owner, $"{owner}-silo");
+            var firstUrl = wrenn.Lines.SelectMany(l => System.Text.RegularExpressions.Regex.Matches(l, @"http://\S+")).First().Value;
+            Assert.Matches(@"^http://127\.0\.0\.1:\d+/graphql$", firstUrl);
+            Assert.Single(wrenn.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, "^wrn_[A-Za-z0-9_-]{32,}$"));
+            Assert.Single(wrenn.Lines, l => l.StartsWith("wrn_", StringComparison.Ordinal));
+            var postgres = PostmasterPid(dataDir);
+            Assert.True(Directory.Exists($"/proc/{postgres}"), "the silo's own PostgreSQL should run");
+
+            var stopping = Stopwatch.StartNew();
+            await wrenn.StopAsync();
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(10), $"the silo took {stopping.Elapsed.TotalSeconds:0.0} s to stop after SIGTERM");
+            Assert.False(Directory.Exists($"/proc/{postgres}"), "its PostgreSQL should stop with it");
+
+            // Started again (no new key: not a first start), then killed: PostgreSQL dies with it.
+            wrenn = await WrennProcess.StartAsync(dataDir, null, owner, $"{owner}-silo");
+            Assert.DoesNotContain(wrenn.Lines, l => l.StartsWith("wrn_", StringComparison.Ordinal));
+            postgres = PostmasterPid(dataDir);
+            wrenn.Kill();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (Directory.Exists($"/proc/{postgres}") && DateTime.UtcNow < deadline)
+                await Task.Delay(100);
+            Assert.False(Directory.Exists($"/proc/{postgres}"), "a killed silo's PostgreSQL must die with it (parent-death signal)");
+        }
+        finally
+        {
+            if (wrenn is not null)
+                await wrenn.StopAsync();
+            foreach (var dir in new[] { dataDir, $"/run/wrenn/{owner}", $"/run/wrenn/pg-{owner}" })
+            {
+                if (Directory.Exists(dir))
+                    Directory.Delete(dir, recursive: true);
+            }
+            TestPrefix.Retire(owner);
+        }
+    }
+
+    private static int PostmasterPid(string dataDir) =>
+        int.Parse(File.ReadLines(Path.Combine(dataDir, "postgres", "data", "postmaster.pid")).First());
+
     /// <summary>An in-process silo for the test to call from, disposed with the test.</summary>
     private sealed class SiloFixtureScope : IAsyncDisposable
     {
@@ -111,7 +158,20 @@ public sealed class SiloCrashTests
 
         private WrennProcess(Process process) => _process = process;
 
-        public static async Task<WrennProcess> StartAsync(string dataDir, string connectionString, string owner, string name)
+        public IReadOnlyList<string> Lines
+        {
+            get
+            {
+                lock (_output)
+                    return [.. _output];
+            }
+        }
+
+        public int Pid => _process.Id;
+
+        public bool HasExited => _process.HasExited;
+
+        public static async Task<WrennProcess> StartAsync(string dataDir, string? connectionString, string owner, string name)
         {
             var start = new ProcessStartInfo("dotnet")
             {
@@ -119,7 +179,8 @@ public sealed class SiloCrashTests
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "wrenn.dll"), "run", "--data-dir", dataDir, "--postgres", connectionString,
+            foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "wrenn.dll"), "run", "--data-dir", dataDir,
+                         .. connectionString is null ? Array.Empty<string>() : ["--postgres", connectionString],
                          "--owner-prefix", owner, "--name", name, "--port", "0"])
                 start.ArgumentList.Add(arg);
             var wrenn = new WrennProcess(Process.Start(start)!);
