@@ -24,6 +24,7 @@ public sealed partial class SandboxGrain(
     SandboxVms vms,
     AuditLog audit,
     PluginHost host,
+    WarmBase warmBase,
     ILogger<SandboxGrain> logger) : Grain, ISandboxGrain
 {
     private const string TimeoutReminder = "timeout";
@@ -86,8 +87,10 @@ public sealed partial class SandboxGrain(
         try
         {
             var image = GuestImage.FromDirectory(template.Source.ImageDir);
-            vm = template.Kind == TemplateKind.Snapshot
-                ? await vms.CreateFromTemplateAsync(Id, template.Source.Snapshot!, image, cancellationToken)
+            // Every create is a restore where it can be: a snapshot template, or the warm base at its default size.
+            var snapshot = template.Kind == TemplateKind.Snapshot ? template.Source.Snapshot : warmBase.For(template.Source.ImageDir, size);
+            vm = snapshot is not null
+                ? await vms.CreateFromTemplateAsync(Id, snapshot, image, cancellationToken)
                 : await vms.CreateAsync(Id, image, size, cancellationToken);
         }
         catch (Exception e)

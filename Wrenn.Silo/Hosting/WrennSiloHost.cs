@@ -124,6 +124,8 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
 
             var host = new WrennSiloHost(options, postgres, dataSource, services, silo, identity, logger);
             await host.Templates.EnsureBaseAsync(options.ImageDir, options.BaseVcpus, options.BaseMemoryMib, cancellationToken);
+            if (options.WarmBase && services.GetService<IMemoryBackend>() is not null)
+                await services.GetRequiredService<WarmBase>().PrepareAsync(options.ImageDir, new VmSize(options.BaseVcpus, options.BaseMemoryMib), cancellationToken);
             host.FirstAdminKey = await host.CreateAdminOnFirstStartAsync(cancellationToken);
             var report = await host.Reconciler.RunOnceAsync(cancellationToken);
             LogStarted(logger, identity.SiloName, report.Adopted, report.Lost, report.OrphansRemoved.Count);
@@ -159,6 +161,7 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
         services.AddSingleton(pluginHost);
         // The host plugins, loaded from their folders (one AssemblyLoadContext each), compose the VMs.
         PluginLoader.Load(services, PluginSearchPath.For(options.DataDir, options.Configuration), options.Configuration, pluginHost);
+        services.AddSingleton(sp => new WarmBase(sp.GetRequiredService<SandboxVms>(), options.DataDir, sp.GetRequiredService<ILogger<WarmBase>>()));
         services.AddSingleton(sp => new SandboxVms(sp.GetRequiredService<IVmm>(), sp.GetRequiredService<IStorage>(), sp.GetRequiredService<INetwork>(), pluginHost,
             sp.GetRequiredService<ILogger<SandboxVms>>(), sp.GetService<IGuestClock>(), sp.GetService<IMemoryBackend>()));
         return services;

@@ -49,6 +49,12 @@ public sealed record WrennSiloOptions
     /// <summary>Plugin choice (<c>Wrenn:Plugins:Vmm</c> …), plugin settings (<c>Wrenn:Plugins:{name}</c>), extra plugin folders (<c>Wrenn:Plugins:Paths</c>).</summary>
     public IConfiguration Configuration { get; init; } = new ConfigurationBuilder().Build();
 
+    /// <summary>
+    /// Boot the base image once at start and freeze it, so that creates of the base's default size
+    /// restore a snapshot instead of booting (needs a memory plugin; takes seconds at start).
+    /// </summary>
+    public bool WarmBase { get; init; } = true;
+
     /// <summary>Defaults of the <c>base</c> template.</summary>
     public int BaseVcpus { get; init; } = 1;
 

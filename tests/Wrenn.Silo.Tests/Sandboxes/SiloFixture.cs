@@ -37,7 +37,11 @@ public sealed class SiloFixture : IAsyncLifetime
         SiloName = $"{Owner}-silo",
         Membership = TestCluster.FastFailureDetection,
         OnExit = OnExit.Destroy,
+        WarmBase = WarmBase,
     };
+
+    /// <summary>Whether the silo prepares the warm base at start (one more boot; only the tests of it need it).</summary>
+    public bool WarmBase { get; init; }
 
     public async Task InitializeAsync()
     {
