@@ -24,6 +24,7 @@ public static class HostSweep
             SweepSlotFiles();
             await SweepMountsAsync(cancellationToken);
             await SweepLoopDevicesAsync(cancellationToken);
+            SweepFolders();
             SweepOwnerFiles();
         }
         finally
@@ -154,6 +155,27 @@ public static class HostSweep
             if (fields.Length == 2 && fields[1].StartsWith("/run/wrenn/" + TestPrefix.Family, StringComparison.Ordinal)
                 && Leaked(fields[1]["/run/wrenn/".Length..].Split('/')[0]))
                 await HostCommand.TryRunAsync("losetup", ["--detach", fields[0]], ct);
+        }
+    }
+
+    /// <summary>Work and data folders of dead owners under /run/wrenn (their VMs were killed above). PostgreSQL folders are the fixture's to sweep.</summary>
+    private static void SweepFolders()
+    {
+        if (!Directory.Exists("/run/wrenn"))
+            return;
+        foreach (var dir in Directory.EnumerateDirectories("/run/wrenn", TestPrefix.Family + "*"))
+        {
+            var name = Path.GetFileName(dir);
+            if (name.EndsWith("-pg", StringComparison.Ordinal) || !Leaked(name))
+                continue;
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Still in use (a mount): the mount sweep runs first, the next run gets it.
+            }
         }
     }
 
