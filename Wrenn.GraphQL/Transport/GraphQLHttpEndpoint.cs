@@ -154,17 +154,20 @@ internal sealed partial class GraphQLHttpEndpoint(GraphQLSchema schema, Executor
         return (new GraphQLRequest(query.GetString()!, operationName, variables), null);
     }
 
-    private static bool IsMutation(GraphQLRequest request)
+    private static bool IsMutation(GraphQLRequest request) => OperationTypeOf(request) is OperationType.Mutation;
+
+    /// <summary>The type of the operation a request selects, or null when it selects none (the executor then says why).</summary>
+    internal static OperationType? OperationTypeOf(GraphQLRequest request)
     {
         try
         {
             var operations = Parser.Parse(request.Query).Definitions.OfType<OperationDefinition>().ToList();
             var chosen = request.OperationName is null ? (operations.Count == 1 ? operations[0] : null) : operations.FirstOrDefault(o => o.Name == request.OperationName);
-            return chosen?.Operation is OperationType.Mutation;
+            return chosen?.Operation;
         }
         catch (GraphQLSyntaxException)
         {
-            return false; // the executor reports the syntax error
+            return null;
         }
     }
 

@@ -236,19 +236,7 @@ internal sealed partial class GraphQLWebSocketSession(WebSocket socket, GraphQLS
         }
     }
 
-    private static bool IsSubscription(GraphQLRequest request)
-    {
-        try
-        {
-            var operations = Parser.Parse(request.Query).Definitions.OfType<OperationDefinition>().ToList();
-            var chosen = request.OperationName is null ? (operations.Count == 1 ? operations[0] : null) : operations.FirstOrDefault(o => o.Name == request.OperationName);
-            return chosen?.Operation == OperationType.Subscription;
-        }
-        catch (GraphQLSyntaxException)
-        {
-            return false;
-        }
-    }
+    private static bool IsSubscription(GraphQLRequest request) => GraphQLHttpEndpoint.OperationTypeOf(request) is OperationType.Subscription;
 
     private Task SendNextAsync(string id, ExecutionResult result, CancellationToken cancellationToken) =>
         SendAsync(new JsonObject { ["type"] = "next", ["id"] = id, ["payload"] = JsonNode.Parse(result.ToJson()) }, cancellationToken);
