@@ -9,7 +9,7 @@ using Wrenn.Testing;
 using Wrenn.Testing.Postgres;
 
 /// <summary>
-/// The platform's overhead: create → first exec through the grains (SandboxService, host
+/// The platform's create → first exec through the grains (SandboxService, host
 /// reservation, sandbox grain, records, audit) next to the raw host path of issue 2 (SandboxVms
 /// alone), alternating in the same run; then creates per minute with 8 in flight.
 /// </summary>
@@ -73,12 +73,12 @@ internal static class PlatformBench
                 .AppendLine("# Platform overhead: create → first exec through the grains")
                 .AppendLine()
                 .AppendLine($"`dotnet run -c Release --project bench/Wrenn.Bench.Vm -- platform {rounds} {burst}` on {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}, ")
-                .AppendLine($"QEMU accelerator: {File.ReadAllText("/run/wrenn/qemu-accelerator").Trim()}. Both paths boot the same image (1 vCPU, 256 MiB) on the same host, alternating.")
+                .AppendLine($"QEMU accelerator: {File.ReadAllText("/run/wrenn/qemu-accelerator").Trim()}. Same image and size (1 vCPU, 256 MiB), same host, alternating. The raw path boots; the platform restores the warm base (the image booted once at silo start and frozen).")
                 .AppendLine()
                 .AppendLine("| path | median | min | max |")
                 .AppendLine("|---|---|---|---|")
                 .AppendLine($"| raw host path (SandboxVms: disk, slot, QEMU, agent, exec) — baseline | {Median(rawPath):0} ms | {rawPath.Min():0} ms | {rawPath.Max():0} ms |")
-                .AppendLine($"| through the grains (template, reservation, sandbox grain, records, audit) | {Median(throughGrains):0} ms | {throughGrains.Min():0} ms | {throughGrains.Max():0} ms |")
+                .AppendLine($"| through the grains: warm-base restore, template, reservation, sandbox grain, records, audit | {Median(throughGrains):0} ms | {throughGrains.Min():0} ms | {throughGrains.Max():0} ms |")
                 .AppendLine()
                 .AppendLine($"Overhead ratio (median grains / median raw): **{Median(throughGrains) / Median(rawPath):0.00}×**.")
                 .AppendLine()
