@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -157,7 +158,8 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
         services.AddSingleton<Teams>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton(new HostFacts(options.DataDir));
-        services.AddSingleton(Options.Create(new CapacityOptions()));
+        // Wrenn:Capacity:CpuOvercommit, :MemoryMarginMib, :DiskPerSandboxMib, :Vcpus, :MemoryMib, :DiskMib
+        services.AddSingleton(Options.Create(options.Configuration.GetSection("Wrenn:Capacity").Get<CapacityOptions>() ?? new CapacityOptions()));
         services.AddSingleton(pluginHost);
         // The host plugins, loaded from their folders (one AssemblyLoadContext each), compose the VMs.
         PluginLoader.Load(services, PluginSearchPath.For(options.DataDir, options.Configuration), options.Configuration, pluginHost);

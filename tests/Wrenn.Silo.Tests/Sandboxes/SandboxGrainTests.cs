@@ -132,6 +132,24 @@ public sealed class SandboxGrainTests(SiloFixture silo) : IClassFixture<SiloFixt
         Assert.DoesNotContain(await silo.HostObjectsAsync(), o => o.Contains(created.Id, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_reservation_that_does_not_fit_the_host_is_refused_as_resource_exhausted_and_nothing_is_created()
+    {
+        var host = await HostInfoAsync();
+        var tooMany = Math.Min(64, host.Capacity.Vcpus - host.Reserved.Vcpus + 1);
+        Assert.True(tooMany <= 64, "this test needs a host offering fewer than 64 vCPUs");
+
+        var error = await Assert.ThrowsAsync<GrainException>(() =>
+            silo.Host.Sandboxes.CreateAsync(silo.Admin, new Wrenn.Silo.Sandboxes.NewSandbox("base", Vcpus: tooMany), CancellationToken.None));
+
+        Assert.Equal(ErrorCodes.ResourceExhausted, error.Code);
+        Assert.Contains($"{tooMany} vCPUs asked", error.Message);
+        Assert.Equal(host.Reserved, (await HostInfoAsync()).Reserved);
+        var bad = await Assert.ThrowsAsync<GrainException>(() =>
+            silo.Host.Sandboxes.CreateAsync(silo.Admin, new Wrenn.Silo.Sandboxes.NewSandbox("base", MemoryMib: 64), CancellationToken.None));
+        Assert.Equal((ErrorCodes.InvalidArgument, "memoryMib must be between 128 and 262144 (got 64)."), (bad.Code, bad.Message));
+    }
+
     private Task<HostInfo> HostInfoAsync() =>
         silo.Host.Silo.Grains.Get<IHostSlotGrain>(silo.Host.Silo.Name, silo.Host.Silo.Name).GetAsync(Caller.System);
 }
