@@ -86,6 +86,18 @@ public sealed class TemplateCatalog(NpgsqlDataSource dataSource)
         return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>The snapshot folders of this host's live templates (the reconciler keeps these).</summary>
+    public async Task<IReadOnlyList<string>> SnapshotDirsOnAsync(string host, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT source->>'snapshotDir' FROM wrenn_templates WHERE deleted_at IS NULL AND source->>'host' = $1 AND source->>'snapshotDir' IS NOT NULL");
+        command.Parameters.Add(new() { Value = host });
+        var dirs = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            dirs.Add(reader.GetString(0));
+        return dirs;
+    }
+
     public async Task MarkDeletedAsync(string templateId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("UPDATE wrenn_templates SET deleted_at = now() WHERE id = $1");

@@ -25,9 +25,11 @@ public sealed partial class SandboxGrain(
     AuditLog audit,
     PluginHost host,
     WarmBase warmBase,
+    Microsoft.Extensions.Options.IOptions<SandboxOptions> options,
     ILogger<SandboxGrain> logger) : Grain, ISandboxGrain
 {
     private const string TimeoutReminder = "timeout";
+    private const string RetentionReminder = "retention";
     private SandboxRecord? _record;
     private AgentClient? _agent;
     private IAsyncDisposable? _clock;
@@ -259,6 +261,7 @@ public sealed partial class SandboxGrain(
             Remaining = remaining is { } r && r > TimeSpan.Zero ? r : TimeSpan.FromSeconds(1),
         }, CancellationToken.None);
         await Context.RemoveReminderAsync(TimeoutReminder, CancellationToken.None);
+        await Context.SetReminderAsync(RetentionReminder, options.Value.PausedRetention, null, CancellationToken.None);
         await ReleaseReservationAsync(record);
         await audit.RecordAsync(caller, "sandbox.pause", Id, null, CancellationToken.None);
         return _record.ToInfo();
@@ -287,6 +290,7 @@ public sealed partial class SandboxGrain(
         var deadline = DateTimeOffset.UtcNow + (record.Remaining ?? TimeSpan.FromMinutes(5));
         _record = await store.UpdateAsync(record with { State = SandboxState.Running, Vm = vm, Paused = null, Deadline = deadline, Remaining = null }, CancellationToken.None);
         AttachTo(vm);
+        await Context.RemoveReminderAsync(RetentionReminder, CancellationToken.None);
         await Context.SetReminderAsync(TimeoutReminder, deadline - DateTimeOffset.UtcNow, null, CancellationToken.None);
         await audit.RecordAsync(caller, "sandbox.resume", Id, null, CancellationToken.None);
         return _record.ToInfo();
@@ -346,6 +350,13 @@ public sealed partial class SandboxGrain(
 
     public async Task ReceiveReminderAsync(string name, CancellationToken cancellationToken)
     {
+        if (name == RetentionReminder && _record is { State: SandboxState.Paused })
+        {
+            LogRetentionPassed(Id, options.Value.PausedRetention);
+            await EndAsync(SandboxState.Destroyed, $"it stayed paused longer than the retention of {options.Value.PausedRetention}", null);
+            await audit.RecordAsync(Caller.System, "sandbox.retention", Id, null, CancellationToken.None);
+            return;
+        }
         if (name != TimeoutReminder || _record is not { State: SandboxState.Running, Deadline: { } deadline })
             return;
         if (DateTimeOffset.UtcNow < deadline)
@@ -391,6 +402,7 @@ public sealed partial class SandboxGrain(
         var record = _record!;
         await ReleaseReservationAsync(record);
         await Context.RemoveReminderAsync(TimeoutReminder, CancellationToken.None);
+        await Context.RemoveReminderAsync(RetentionReminder, CancellationToken.None);
         _record = await store.UpdateAsync(record with { State = state, Error = error ?? record.Error, Vm = null, Paused = null }, CancellationToken.None);
         Context.DeactivateOnIdle();
     }
@@ -495,6 +507,9 @@ public sealed partial class SandboxGrain(
         AggregateException { InnerExceptions.Count: > 0 } a => string.Join("; ", a.InnerExceptions.Select(i => i.Message)),
         _ => e.Message,
     };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} stayed paused longer than the retention of {Retention}; deleting it")]
+    private partial void LogRetentionPassed(string sandboxId, TimeSpan retention);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId}: re-adopted its running VM")]
     private partial void LogAdopted(string sandboxId);

@@ -50,8 +50,8 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
         Identity = identity;
         Sandboxes = new SandboxService(silo.Grains, Templates, services.GetRequiredService<SandboxStore>(),
             () => silo.Cluster.Where(s => s.Status == SiloStatus.Active).Select(s => s.Name).Distinct().ToList(), silo.Name);
-        Reconciler = new Reconciler(services.GetRequiredService<SandboxStore>(), services.GetRequiredService<SandboxVms>(), silo.Grains, silo.Name,
-            services.GetRequiredService<ILogger<Reconciler>>());
+        Reconciler = new Reconciler(services.GetRequiredService<SandboxStore>(), services.GetRequiredService<TemplateCatalog>(), services.GetRequiredService<SandboxVms>(),
+            silo.Grains, silo.Name, options.DataDir, services.GetRequiredService<ILogger<Reconciler>>());
     }
 
     public GrainSilo Silo { get; }
@@ -160,6 +160,8 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
         services.AddSingleton(new HostFacts(options.DataDir));
         // Wrenn:Capacity:CpuOvercommit, :MemoryMarginMib, :DiskPerSandboxMib, :Vcpus, :MemoryMib, :DiskMib
         services.AddSingleton(Options.Create(options.Configuration.GetSection("Wrenn:Capacity").Get<CapacityOptions>() ?? new CapacityOptions()));
+        // Wrenn:Sandboxes:PausedRetention (e.g. "7.00:00:00")
+        services.AddSingleton(Options.Create(options.Configuration.GetSection("Wrenn:Sandboxes").Get<SandboxOptions>() ?? new SandboxOptions()));
         services.AddSingleton(pluginHost);
         // The host plugins, loaded from their folders (one AssemblyLoadContext each), compose the VMs.
         PluginLoader.Load(services, PluginSearchPath.For(options.DataDir, options.Configuration), options.Configuration, pluginHost);

@@ -15,8 +15,11 @@ public sealed record ReconcileReport(int Adopted, int Lost, IReadOnlyList<string
 /// lost and frees what it held), and host objects with this silo's owner prefix that no record
 /// claims are removed.
 /// </summary>
-public sealed partial class Reconciler(SandboxStore store, SandboxVms vms, IGrainFactory grains, string host, ILogger<Reconciler> logger)
+public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templates, SandboxVms vms, IGrainFactory grains, string host, string dataDir, ILogger<Reconciler> logger)
 {
+    /// <summary>A template folder younger than this may belong to a template being made right now.</summary>
+    private static readonly TimeSpan TemplateGrace = TimeSpan.FromMinutes(10);
+
     private static readonly SandboxState[] Live = [SandboxState.Creating, SandboxState.Running, SandboxState.Paused];
 
     public async Task<ReconcileReport> RunOnceAsync(CancellationToken cancellationToken)
@@ -39,9 +42,29 @@ public sealed partial class Reconciler(SandboxStore store, SandboxVms vms, IGrai
             }
         }
         var keep = (await store.OnHostAsync(host, Live, cancellationToken)).Select(r => r.Id).ToHashSet();
-        var removed = await vms.RemoveOrphansAsync(keep.Contains, cancellationToken);
+        var removed = (await vms.RemoveOrphansAsync(keep.Contains, cancellationToken)).ToList();
+        removed.AddRange(await RemoveUnusedTemplateFilesAsync(cancellationToken));
         LogReconciled(adopted, lost, removed.Count);
         return new ReconcileReport(adopted, lost, removed);
+    }
+
+    /// <summary>Snapshot-template folders on this host that no live template refers to.</summary>
+    private async Task<IReadOnlyList<string>> RemoveUnusedTemplateFilesAsync(CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(dataDir, "templates");
+        if (!Directory.Exists(folder))
+            return [];
+        var kept = (await templates.SnapshotDirsOnAsync(host, cancellationToken)).Select(Path.GetFullPath).ToHashSet();
+        var removed = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories(folder))
+        {
+            if (kept.Contains(Path.GetFullPath(dir)) || DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) < TemplateGrace)
+                continue;
+            Directory.Delete(dir, recursive: true);
+            removed.Add($"template files {dir}");
+            LogTemplateFilesRemoved(dir);
+        }
+        return removed;
     }
 
     public async Task RunPeriodicallyAsync(TimeSpan period, CancellationToken cancellationToken)
@@ -65,6 +88,9 @@ public sealed partial class Reconciler(SandboxStore store, SandboxVms vms, IGrai
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Removed template files no template refers to: {Folder}")]
+    private partial void LogTemplateFilesRemoved(string folder);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconciled: {Adopted} running sandbox(es) adopted, {Lost} marked lost or failed, {Removed} orphan(s) removed")]
     private partial void LogReconciled(int adopted, int lost, int removed);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Text;
 using Wrenn.Grains.Runtime;
 using Wrenn.Grains.Sandboxes;
@@ -83,5 +84,61 @@ public sealed class PauseAndTemplateTests(SiloFixture silo) : IClassFixture<Silo
             "the template's files should be gone with it");
     }
 
+    [Fact]
+    public async Task The_reconciler_removes_template_files_that_no_template_refers_to_but_not_recent_ones()
+    {
+        var templates = Path.Combine(silo.DataDir, "templates");
+        var orphan = Directory.CreateDirectory(Path.Combine(templates, "orphan-from-a-crash")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(orphan, "memory.ram"), "x");
+        Directory.SetLastWriteTimeUtc(orphan, DateTime.UtcNow.AddHours(-1));
+        var fresh = Directory.CreateDirectory(Path.Combine(templates, "being-made-now")).FullName;
+
+        var report = await silo.Host.Reconciler.RunOnceAsync(CancellationToken.None);
+
+        Assert.Contains(report.OrphansRemoved, r => r.Contains("orphan-from-a-crash", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(orphan));
+        Assert.True(Directory.Exists(fresh), "a folder a template may be written into right now must stay");
+        Directory.Delete(fresh);
+    }
+
     private sealed record Info(SandboxInfo Value);
+}
+
+/// <summary>A silo whose paused sandboxes are kept only a few seconds.</summary>
+public sealed class ShortRetentionSilo : IAsyncLifetime
+{
+    public SiloFixture Silo { get; } = new()
+    {
+        Configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Sandboxes:PausedRetention"] = "00:00:05" }).Build(),
+    };
+
+    public Task InitializeAsync() => Silo.InitializeAsync();
+
+    public Task DisposeAsync() => Silo.DisposeAsync();
+}
+
+/// <summary>Paused sandboxes have their own retention, after which they are deleted with their files.</summary>
+public sealed class PausedRetentionTests(ShortRetentionSilo retention) : IClassFixture<ShortRetentionSilo>
+{
+    [Fact]
+    public async Task A_sandbox_paused_longer_than_its_retention_is_deleted_with_its_files()
+    {
+        var silo = retention.Silo;
+        var created = await silo.CreateAsync(silo.Admin);
+        var sandbox = silo.Host.Sandboxes.Sandbox(created.Id);
+        using (await MachineGate.EnterAsync())
+            await sandbox.PauseAsync(silo.Admin);
+        Assert.Contains(await silo.HostObjectsAsync(), o => o.StartsWith("disk ", StringComparison.Ordinal) && o.Contains(created.Id, StringComparison.Ordinal));
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await sandbox.GetAsync(silo.Admin)).State == SandboxState.Paused && DateTime.UtcNow < deadline)
+            await Task.Delay(500);
+
+        var ended = await sandbox.GetAsync(silo.Admin);
+        Assert.Equal(SandboxState.Destroyed, ended.State);
+        Assert.Contains("retention", ended.Error);
+        Assert.DoesNotContain(await silo.HostObjectsAsync(), o => o.Contains(created.Id, StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(silo.DataDir, "snapshots", created.Id)), "its snapshot files should be gone");
+    }
 }

@@ -38,7 +38,11 @@ public sealed class SiloFixture : IAsyncLifetime
         Membership = TestCluster.FastFailureDetection,
         OnExit = OnExit.Destroy,
         WarmBase = WarmBase,
+        Configuration = Configuration ?? new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(),
     };
+
+    /// <summary>Settings for the silo (Wrenn:Sandboxes:…, Wrenn:Capacity:…).</summary>
+    public Microsoft.Extensions.Configuration.IConfiguration? Configuration { get; init; }
 
     /// <summary>Whether the silo prepares the warm base at start (one more boot; only the tests of it need it).</summary>
     public bool WarmBase { get; init; }
