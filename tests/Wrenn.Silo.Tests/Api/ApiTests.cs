@@ -103,6 +103,36 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
     }
 
     [Fact]
+    public async Task Pause_resume_and_templates_work_through_the_GraphQL_mutations()
+    {
+        var (_, created) = await api.GraphQLAsync(api.AdminKey, "mutation { createSandbox(input: {template: \"base\"}) { id } }");
+        var id = created["data"]!["createSandbox"]!["id"]!.GetValue<string>();
+        await api.GraphQLAsync(api.AdminKey, "mutation ($id: ID!) { writeFile(sandboxId: $id, path: \"/root/note\", content: \"before pause\") { size } }", new { id });
+
+        var (_, paused) = await api.GraphQLAsync(api.AdminKey, "mutation ($id: ID!) { pauseSandbox(id: $id) { state expiresAt } }", new { id });
+        Assert.Equal("""{"state":"PAUSED","expiresAt":null}""", paused["data"]!["pauseSandbox"]!.ToJsonString());
+        var (_, whilePaused) = await api.GraphQLAsync(api.AdminKey, "mutation ($id: ID!) { exec(sandboxId: $id, command: \"true\") { exitCode } }", new { id });
+        Assert.Equal("FAILED_PRECONDITION", Code(whilePaused));
+        var (_, resumed) = await api.GraphQLAsync(api.AdminKey, "mutation ($id: ID!) { resumeSandbox(id: $id) { state } }", new { id });
+        Assert.Equal("RUNNING", resumed["data"]!["resumeSandbox"]!["state"]!.GetValue<string>());
+
+        var name = $"api-{Guid.NewGuid():N}"[..16];
+        var (_, template) = await api.GraphQLAsync(api.AdminKey, "mutation ($id: ID!, $name: String!) { createTemplateFromSandbox(sandboxId: $id, name: $name) { name kind } }", new { id, name });
+        Assert.Equal($$"""{"name":"{{name}}","kind":"SNAPSHOT"}""", template["data"]!["createTemplateFromSandbox"]!.ToJsonString());
+        var (_, child) = await api.GraphQLAsync(api.AdminKey, "mutation ($t: String!) { createSandbox(input: {template: $t}) { id template { name } } }", new { t = name });
+        var childId = child["data"]!["createSandbox"]!["id"]!.GetValue<string>();
+        var (_, note) = await api.GraphQLAsync(api.AdminKey, "query ($id: ID!) { readFile(sandboxId: $id, path: \"/root/note\") { content } }", new { id = childId });
+        Assert.Equal("before pause", note["data"]!["readFile"]!["content"]!.GetValue<string>());
+
+        var (_, inUse) = await api.GraphQLAsync(api.AdminKey, "mutation ($n: String!) { deleteTemplate(name: $n) }", new { n = name });
+        Assert.Equal("FAILED_PRECONDITION", Code(inUse));
+        await api.GraphQLAsync(api.AdminKey, "mutation ($id: ID!) { destroySandbox(id: $id) }", new { id = childId });
+        var (_, deleted) = await api.GraphQLAsync(api.AdminKey, "mutation ($n: String!) { deleteTemplate(name: $n) }", new { n = name });
+        Assert.True(deleted["data"]!["deleteTemplate"]!.GetValue<bool>());
+        await api.GraphQLAsync(api.AdminKey, "mutation ($id: ID!) { destroySandbox(id: $id) }", new { id });
+    }
+
+    [Fact]
     public async Task A_graphql_ws_client_receives_ten_thousand_lines_in_order_then_the_exit()
     {
         var (_, created) = await api.GraphQLAsync(api.AdminKey, "mutation { createSandbox(input: {template: \"base\"}) { id } }");
