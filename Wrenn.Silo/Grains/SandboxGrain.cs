@@ -312,10 +312,23 @@ public sealed partial class SandboxGrain(
         {
             (frozen, vm) = await vms.CreateTemplateAsync(vm, directory, GuestImage.FromDirectory(imageDir), CancellationToken.None);
         }
+        catch (TemplateFailedException e) when (e.Resumed is { } resumed)
+        {
+            _record = await store.UpdateAsync(record with { Vm = resumed }, CancellationToken.None);
+            AttachTo(resumed);
+            throw new GrainException(ErrorCodes.Internal, $"A template could not be made from sandbox {Id} (it runs on): {Describe(e.InnerException!)}");
+        }
+        catch (TemplateFailedException e) when (e.StillPaused is { } paused)
+        {
+            // It could not be resumed: it is paused, with its files, and can be resumed later.
+            _record = await store.UpdateAsync(record with { State = SandboxState.Paused, Vm = null, Paused = paused,
+                Remaining = record.Deadline is { } d && d > DateTimeOffset.UtcNow ? d - DateTimeOffset.UtcNow : TimeSpan.FromSeconds(1), Deadline = null }, CancellationToken.None);
+            await ReleaseReservationAsync(record);
+            throw new GrainException(ErrorCodes.Internal, $"A template could not be made from sandbox {Id}, and it stays paused: {Describe(e.InnerException!)}");
+        }
         catch (Exception e)
         {
-            // Making the template pauses the source and resumes it as a new VM; if that did not come
-            // back as a VM we know, the sandbox is lost rather than half there.
+            // The pause itself failed, which leaves the source running.
             if (await vms.IsAliveAsync(vm, CancellationToken.None))
                 AttachTo(vm);
             else

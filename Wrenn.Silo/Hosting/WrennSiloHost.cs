@@ -203,8 +203,8 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
         var store = _services.GetRequiredService<SandboxStore>();
         var here = await store.OnHostAsync(Silo.Name, [SandboxState.Running], CancellationToken.None);
         LogPausingOnExit(_logger, here.Count);
-        // One at a time: each pause writes the guest's memory to disk.
-        foreach (var r in here)
+        // A few at a time: each pause writes the guest's dirty memory to disk.
+        await Parallel.ForEachAsync(here, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (r, _) =>
         {
             try
             {
@@ -214,7 +214,7 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
             {
                 LogPauseOnExitFailed(_logger, e, r.Id);
             }
-        }
+        });
     }
 
     private async Task DestroyAllHereAsync()

@@ -9,6 +9,18 @@ namespace Wrenn.Silo.Sandboxes;
 /// <summary>A snapshot template: a frozen disk and a snapshot whose memory file never changes; vCPUs and memory are fixed.</summary>
 public sealed record TemplateSnapshot(string Directory, BaseImage Disk, SnapshotFiles Snapshot);
 
+/// <summary>
+/// Making a template failed. The source was paused for it: <see cref="Resumed"/> is the source running
+/// again (as a new VM), or <see cref="StillPaused"/> what it holds if it could not be resumed.
+/// </summary>
+public sealed class TemplateFailedException(SandboxVm? resumed, PausedSandboxVm? stillPaused, Exception inner)
+    : Exception($"Making the template failed: {inner.Message}", inner)
+{
+    public SandboxVm? Resumed { get; } = resumed;
+
+    public PausedSandboxVm? StillPaused { get; } = stillPaused;
+}
+
 public sealed partial class SandboxVms
 {
     /// <summary>
@@ -24,6 +36,7 @@ public sealed partial class SandboxVms
         var elapsed = Stopwatch.StartNew();
         var paused = await PauseAsync(sandbox, cancellationToken);
         TemplateSnapshot? template = null;
+        Exception? failure = null;
         try
         {
             Directory.CreateDirectory(templateDirectory);
@@ -43,19 +56,26 @@ public sealed partial class SandboxVms
             };
             template = new TemplateSnapshot(templateDirectory, disk, snapshot);
         }
-        catch
+        catch (Exception e)
         {
             if (Directory.Exists(templateDirectory))
                 Directory.Delete(templateDirectory, recursive: true);
-            throw;
+            failure = e;
         }
-        finally
+
+        // The source runs on whatever happened to the template; the caller learns where it is either way.
+        try
         {
-            // The source runs on whatever happened to the template.
             sandbox = await ResumeAsync(paused, image, cancellationToken);
         }
+        catch (Exception e)
+        {
+            throw new TemplateFailedException(null, paused, failure ?? e);
+        }
+        if (failure is not null)
+            throw new TemplateFailedException(sandbox, null, failure);
         LogTemplate(sandbox.SandboxId, templateDirectory, elapsed.ElapsedMilliseconds);
-        return (template, sandbox);
+        return (template!, sandbox);
     }
 
     /// <summary>

@@ -141,4 +141,30 @@ public sealed class PausedRetentionTests(ShortRetentionSilo retention) : IClassF
         Assert.DoesNotContain(await silo.HostObjectsAsync(), o => o.Contains(created.Id, StringComparison.Ordinal));
         Assert.False(Directory.Exists(Path.Combine(silo.DataDir, "snapshots", created.Id)), "its snapshot files should be gone");
     }
+
+    [Fact]
+    public async Task A_template_that_fails_midway_leaves_its_source_running_not_lost_or_half_paused()
+    {
+        var silo = retention.Silo;
+        var created = await silo.CreateAsync(silo.Admin);
+        var sandbox = silo.Host.Sandboxes.Sandbox(created.Id);
+        var blocker = Path.Combine(silo.DataDir, "templates");
+        await File.WriteAllTextAsync(blocker, "a file where the templates folder should be"); // the freeze cannot write
+        try
+        {
+            GrainException error;
+            using (await MachineGate.EnterAsync())
+                error = await Assert.ThrowsAsync<GrainException>(() => sandbox.CreateTemplateAsync(silo.Admin, "doomed"));
+            Assert.Contains("it runs on", error.Message);
+            Assert.Equal(SandboxState.Running, (await sandbox.GetAsync(silo.Admin)).State);
+            Assert.Equal(0, (await sandbox.ExecAsync(silo.Admin, new ExecRequest("true"), CancellationToken.None)).ExitCode);
+            Assert.Null(await silo.Host.Templates.ResolveAsync(silo.Admin, "doomed", CancellationToken.None));
+        }
+        finally
+        {
+            File.Delete(blocker);
+            await sandbox.DestroyAsync(silo.Admin);
+        }
+        Assert.DoesNotContain(await silo.HostObjectsAsync(), o => o.Contains(created.Id, StringComparison.Ordinal));
+    }
 }
