@@ -83,6 +83,23 @@ public sealed class SnapshotHeader
         return new SnapshotHeader(BlockSize, MemoryBytes, [.. Generations, file], blocks);
     }
 
+    /// <summary>
+    /// The header after a diff generation written the way Firecracker writes one: a sparse file of the
+    /// memory's full size in which only <paramref name="dirtyBlocks"/> hold data, each at its own offset.
+    /// </summary>
+    public SnapshotHeader WithSparseDiff(string file, IEnumerable<long> dirtyBlocks)
+    {
+        var blocks = (BlockLocation[])_blocks.Clone();
+        var generation = Generations.Count;
+        foreach (var block in dirtyBlocks)
+        {
+            if (block < 0 || block >= blocks.LongLength)
+                throw new ArgumentOutOfRangeException(nameof(dirtyBlocks), $"Block {block} is outside the {blocks.LongLength} blocks of this memory.");
+            blocks[block] = new BlockLocation(generation, block * BlockSize);
+        }
+        return new SnapshotHeader(BlockSize, MemoryBytes, [.. Generations, file], blocks);
+    }
+
     /// <summary>Whether the next pause should collapse the chain into one full snapshot rather than add another diff (default bound: 10 diffs).</summary>
     public bool ShouldCollapse(int maxDiffGenerations = 10) => Generations.Count - 1 >= maxDiffGenerations;
 

@@ -101,8 +101,12 @@ public sealed class PluginLoaderTests : IAsyncLifetime
 
         Assert.Contains("Clock plugin 'third-party-clock' requires 'vmm:firecracker', which none of the chosen plugins provides", error.Message);
         var missing = Assert.Throws<PluginLoadException>(() =>
-            PluginLoader.Load(new ServiceCollection(), [ProjectPlugins], Config(("Wrenn:Plugins:Vmm", "firecracker")), Host));
-        Assert.Contains("No Vmm plugin named 'firecracker'", missing.Message);
+            PluginLoader.Load(new ServiceCollection(), [ProjectPlugins], Config(("Wrenn:Plugins:Vmm", "nonesuch")), Host));
+        Assert.Contains("No Vmm plugin named 'nonesuch'", missing.Message);
+        // The project's own mismatch: userfaultfd memory needs a VMM that hands out its userfaultfd (Firecracker), not QEMU.
+        var uffdOnQemu = Assert.Throws<PluginLoadException>(() =>
+            PluginLoader.Load(new ServiceCollection(), [ProjectPlugins], Config(("Wrenn:Plugins:Memory", "uffd")), Host));
+        Assert.Contains("Memory plugin 'uffd' requires 'memory-backing:uffd', which none of the chosen plugins provides", uffdOnQemu.Message);
     }
 
     [Fact]

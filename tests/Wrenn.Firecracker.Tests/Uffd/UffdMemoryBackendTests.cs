@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Wrenn.Abstractions.Memory;
+using Wrenn.Abstractions.Vmm;
+using Wrenn.Plugins.Memory.Uffd;
+using Wrenn.Plugins.Memory.Uffd.Snapshots;
+using Wrenn.Testing;
+
+namespace Wrenn.Firecracker.Tests.Uffd;
+
+/// <summary>
+/// The memory plugin's side of pauses and restores: Firecracker's full and diff memory files (sparse,
+/// as Firecracker writes them, made here by the test) become generations under a header, the chain
+/// collapses past its bound, and a restore is served by a page server to a process playing the VMM.
+/// </summary>
+public sealed class UffdMemoryBackendTests : IDisposable
+{
+    private const int Page = 4096;
+    private const int Pages = 256;
+    private readonly string _folder = Directory.CreateTempSubdirectory($"{TestPrefix.Family}-uffdmem-").FullName;
+    private readonly byte[] _expected = new byte[Page * Pages];
+    private readonly Random _random = new(11);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private SnapshotFiles Written(string memory, SnapshotKind kind) =>
+        new(_folder, Path.Combine(_folder, "vmstate"), [Path.Combine(_folder, memory)], kind, Page * Pages / (1024 * 1024), 1, new Dictionary<string, string>());
+
+    /// <summary>What Firecracker writes: the whole memory (full), or a sparse file with only the dirty pages (diff).</summary>
+    private void WriteMemory(string name, IEnumerable<int>? dirty)
+    {
+        using var file = File.Create(Path.Combine(_folder, name));
+        file.SetLength(Page * Pages);
+        foreach (var p in dirty ?? Enumerable.Range(0, Pages))
+        {
+            var content = new byte[Page];
+            _random.NextBytes(content);
+            file.Position = (long)p * Page;
+            file.Write(content);
+            content.CopyTo(_expected, p * Page);
+        }
+    }
+
+    [Fact]
+    public async Task Diff_pauses_add_only_their_dirty_pages_the_fourth_collapses_and_a_restore_serves_the_layered_memory()
+    {
+        var backend = new UffdMemoryBackend(Options.Create(new UffdOptions { MaxDiffGenerations = 3 }), NullLogger<UffdMemoryBackend>.Instance);
+        var none = new MemoryBacking(MemoryBackingKind.Anonymous, null, false, new Dictionary<string, string>());
+        WriteMemory("memory", null);
+        var snapshot = await backend.CompleteSnapshotAsync(none, Written("memory", SnapshotKind.Full), default);
+        for (var diff = 1; diff <= 4; diff++)
+        {
+            var dirty = Enumerable.Range(0, Pages).Where(_ => _random.Next(5) == 0).ToList();
+            WriteMemory($"memory-diff-{diff}", dirty);
+            snapshot = await backend.CompleteSnapshotAsync(none, Written($"memory-diff-{diff}", SnapshotKind.Diff), default);
+            var header = SnapshotHeader.Read(snapshot.Properties["header"]);
+            if (diff < 4)
+            {
+                Assert.Equal(diff + 1, header.Generations.Count);
+                Assert.Equal(dirty.Count, Enumerable.Range(0, Pages).Count(b => header[b].Generation == diff)); // only its dirty pages
+            }
+            else
+            {
+                Assert.Single(header.Generations); // the bound of 3 diffs was reached: collapsed
+                Assert.False(File.Exists(Path.Combine(_folder, "memory-diff-1")));
+            }
+        }
+
+        var expected = Path.Combine(_folder, "expected");
+        await File.WriteAllBytesAsync(expected, _expected);
+        var workDir = Directory.CreateDirectory(Path.Combine("/run/wrenn", $"{TestPrefix.Family}uffdmem-{Environment.ProcessId}")).FullName;
+        try
+        {
+            var backing = await backend.PrepareRestoreAsync("sb-test", snapshot, workDir, default);
+            Assert.Equal(MemoryBackingKind.Uffd, backing.Kind);
+            var vmmSide = await CompileVmmSideAsync();
+            using var vmm = Process.Start(new ProcessStartInfo(vmmSide, [backing.Path!, expected, Pages.ToString(), Page.ToString(), "3"]) { RedirectStandardOutput = true })!;
+            var output = await vmm.StandardOutput.ReadToEndAsync();
+            await vmm.WaitForExitAsync();
+            Assert.True(vmm.ExitCode == 0, output);
+            var server = await backend.ServerOf("sb-test")!;
+            await server.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+            await backend.ReleaseAsync(backing, default);
+            Assert.False(File.Exists(backing.Path));
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+    }
+
+    private async Task<string> CompileVmmSideAsync()
+    {
+        var binary = Path.Combine(_folder, "vmm_side");
+        using var gcc = Process.Start(new ProcessStartInfo("gcc", ["-O2", "-pthread", "-o", binary,
+            Path.Combine(RepoPaths.Root, "tests", "Wrenn.Firecracker.Tests", "Uffd", "vmm_side.c")]) { RedirectStandardError = true })!;
+        var errors = await gcc.StandardError.ReadToEndAsync();
+        await gcc.WaitForExitAsync();
+        Assert.True(gcc.ExitCode == 0, errors);
+        return binary;
+    }
+}
