@@ -15,8 +15,10 @@ internal static class PluginsCommand
         command.SetAction(parse =>
         {
             var configuration = WrennConfiguration.Build();
-            var report = PluginLoader.Inspect(PluginSearchPath.For(Path.GetFullPath(parse.GetValue(dataDir)!), configuration), configuration);
-            Console.Write(report.Render());
+            var data = Path.GetFullPath(parse.GetValue(dataDir)!);
+            var report = PluginLoader.Inspect(PluginSearchPath.For(data, configuration), configuration);
+            var host = new Wrenn.Abstractions.Plugins.PluginHost("wrplug", data, "/run/wrenn/wrplug", "/run/wrenn", "/var/cache/wrenn");
+            Console.Write(report.Render(PluginLoader.Diagnose(report, configuration, host)));
             return report.Problems.Count == 0 ? 0 : 1;
         });
         return command;

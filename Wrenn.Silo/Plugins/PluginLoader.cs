@@ -144,6 +144,35 @@ public static class PluginLoader
         return report;
     }
 
+    /// <summary>
+    /// Loads every plugin found (chosen or not) on its own, each into a throwaway container, and asks
+    /// the ones that can tell what they lack here (IPluginDiagnostics): what <c>wrenn plugins</c> shows.
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> Diagnose(PluginReport report, IConfiguration configuration, PluginHost host)
+    {
+        var answers = new Dictionary<string, IReadOnlyList<string>>();
+        foreach (var plugin in report.Found)
+        {
+            try
+            {
+                var services = new ServiceCollection();
+                services.AddLogging();
+                services.TryAddSingleton(host);
+                var context = new PluginLoadContext(Path.Combine(plugin.Directory, plugin.Manifest.Assembly));
+                var entry = (IWrennPlugin)Activator.CreateInstance(context.LoadFromAssemblyPath(Path.Combine(plugin.Directory, plugin.Manifest.Assembly))
+                    .GetType(plugin.Manifest.EntryType, throwOnError: true)!)!;
+                entry.Register(services, configuration.GetSection($"Wrenn:Plugins:{plugin.Manifest.Name}"), host);
+                using var provider = services.BuildServiceProvider();
+                answers[plugin.Directory] = provider.GetServices<IPluginDiagnostics>().SelectMany(d => d.Check()).ToList();
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or BadImageFormatException or TypeLoadException or InvalidCastException or MissingMethodException or TargetInvocationException)
+            {
+                answers[plugin.Directory] = [$"it could not be loaded: {e.Message}"];
+            }
+        }
+        return answers;
+    }
+
     /// <summary>Another major, or a newer minor, than the silo's Wrenn.Abstractions — by manifest, and by the reference compiled into the assembly.</summary>
     private static string? VersionProblem(PluginManifest manifest, string directory)
     {

@@ -9,7 +9,7 @@ public sealed record FoundPlugin(PluginManifest Manifest, string Directory, bool
 /// <summary>What <c>wrenn plugins</c> shows: every plugin found, which one serves each kind, and why.</summary>
 public sealed record PluginReport(IReadOnlyList<string> SearchPath, IReadOnlyList<FoundPlugin> Found, IReadOnlyList<string> Problems)
 {
-    public string Render()
+    public string Render(IReadOnlyDictionary<string, IReadOnlyList<string>>? diagnostics = null)
     {
         var text = new StringBuilder();
         text.AppendLine("Plugin search path (earlier folders win):");
@@ -27,6 +27,8 @@ public sealed record PluginReport(IReadOnlyList<string> SearchPath, IReadOnlyLis
                 text.AppendLine($"    {plugin.Directory}");
                 if (plugin.Manifest.Description is { } description)
                     text.AppendLine($"    {description}");
+                foreach (var lack in diagnostics?.GetValueOrDefault(plugin.Directory) ?? [])
+                    text.AppendLine($"    ! {lack}");
             }
         }
         if (Problems.Count > 0)

@@ -12,5 +12,20 @@ public sealed class FirecrackerPlugin : IWrennPlugin
     {
         services.Configure<FirecrackerOptions>(configuration);
         services.AddSingleton<IVmm, FirecrackerVmm>();
+        services.AddSingleton<IPluginDiagnostics, FirecrackerDiagnostics>();
+    }
+}
+
+/// <summary>Says when the firecracker binary or /dev/kvm is missing.</summary>
+public sealed class FirecrackerDiagnostics(Microsoft.Extensions.Options.IOptions<FirecrackerOptions> options) : IPluginDiagnostics
+{
+    public IReadOnlyList<string> Check()
+    {
+        var problems = new List<string>();
+        if (options.Value.ResolveBinary() is null)
+            problems.Add($"the firecracker binary '{options.Value.Binary}' was not found: install it, or set Wrenn:Plugins:firecracker:Binary (or WRENN_FIRECRACKER_BIN) to its path");
+        if (!File.Exists("/dev/kvm"))
+            problems.Add("/dev/kvm is missing: Firecracker needs KVM");
+        return problems;
     }
 }

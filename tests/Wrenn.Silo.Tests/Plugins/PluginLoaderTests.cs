@@ -76,7 +76,7 @@ public sealed class PluginLoaderTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("1.1", "a newer minor version")]
+    [InlineData("1.2", "a newer minor version")]
     [InlineData("2.0", "another major version")]
     [InlineData("0.9", "another major version")]
     public void A_plugin_built_for_another_major_or_a_newer_minor_Wrenn_Abstractions_is_refused(string version, string reason)
@@ -107,6 +107,18 @@ public sealed class PluginLoaderTests : IAsyncLifetime
         var uffdOnQemu = Assert.Throws<PluginLoadException>(() =>
             PluginLoader.Load(new ServiceCollection(), [ProjectPlugins], Config(("Wrenn:Plugins:Memory", "uffd")), Host));
         Assert.Contains("Memory plugin 'uffd' requires 'memory-backing:uffd', which none of the chosen plugins provides", uffdOnQemu.Message);
+    }
+
+    [Fact]
+    public void Wrenn_plugins_shows_what_a_plugin_lacks_on_this_host()
+    {
+        var config = Config(("Wrenn:Plugins:firecracker:Binary", "/nonexistent/firecracker"));
+        var report = PluginLoader.Inspect([ProjectPlugins], config);
+
+        var text = report.Render(PluginLoader.Diagnose(report, config, Host));
+
+        Assert.Contains("! the firecracker binary '/nonexistent/firecracker' was not found", text);
+        Assert.DoesNotContain("! ", text.Split('\n').Where(l => l.Contains("qemu", StringComparison.Ordinal)).FirstOrDefault() ?? "");
     }
 
     [Fact]
