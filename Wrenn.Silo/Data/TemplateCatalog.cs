@@ -9,7 +9,8 @@ namespace Wrenn.Silo.Data;
 /// Where a template's files are: an image folder (kernel, initrd, rootfs, manifest.json); for a
 /// snapshot template also the frozen disk, memory and device state, which live on one host.
 /// </summary>
-public sealed record TemplateSource(string? ImageDir = null, string? SnapshotDir = null, string? Host = null, Wrenn.Silo.Sandboxes.TemplateSnapshot? Snapshot = null);
+/// <param name="ParentTemplateId">The snapshot template the source sandbox was started from: this template's disk may be layered on its files.</param>
+public sealed record TemplateSource(string? ImageDir = null, string? SnapshotDir = null, string? Host = null, Wrenn.Silo.Sandboxes.TemplateSnapshot? Snapshot = null, string? ParentTemplateId = null);
 
 public sealed record TemplateRow(string Id, string Name, string? TeamId, bool IsPublic, TemplateKind Kind, int Vcpus, int MemoryMib, TemplateSource Source, DateTimeOffset CreatedAt);
 
@@ -78,10 +79,16 @@ public sealed class TemplateCatalog(NpgsqlDataSource dataSource)
         }
     }
 
-    /// <summary>Sandboxes that still use the template (creating, running or paused).</summary>
+    /// <summary>
+    /// What still uses the template: sandboxes (creating, running or paused) started from it, and
+    /// live templates made from those (their disks may be layered on its files).
+    /// </summary>
     public async Task<int> UsersAsync(string templateId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT count(*) FROM wrenn_sandboxes WHERE template_id = $1 AND state IN ('Creating', 'Running', 'Paused')");
+        await using var command = dataSource.CreateCommand("""
+            SELECT (SELECT count(*) FROM wrenn_sandboxes WHERE template_id = $1 AND state IN ('Creating', 'Running', 'Paused'))
+                 + (SELECT count(*) FROM wrenn_templates WHERE deleted_at IS NULL AND source->>'parentTemplateId' = $1)
+            """);
         command.Parameters.Add(new() { Value = templateId });
         return (int)(long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }

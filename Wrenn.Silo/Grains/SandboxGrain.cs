@@ -340,7 +340,8 @@ public sealed partial class SandboxGrain(
         try
         {
             var row = await templates.AddAsync(caller.TeamId, name, false, TemplateKind.Snapshot, record.Vcpus, record.MemoryMib,
-                new TemplateSource(ImageDir: imageDir, SnapshotDir: directory, Host: Context.SiloName, Snapshot: frozen), CancellationToken.None);
+                new TemplateSource(ImageDir: imageDir, SnapshotDir: directory, Host: Context.SiloName, Snapshot: frozen,
+                    ParentTemplateId: source?.Kind == TemplateKind.Snapshot ? source.Id : null), CancellationToken.None);
             await audit.RecordAsync(caller, "template.create", row.Id, new { name, from = Id }, CancellationToken.None);
             return await Context.Grains.Get<ITemplateGrain>(row.Id).GetAsync(caller);
         }

@@ -22,7 +22,7 @@ public sealed class TemplateGrain(TemplateCatalog catalog, AuditLog audit) : Gra
             throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{row.Name}' is public and not your team's; only its owners can delete it.");
         var users = await catalog.UsersAsync(row.Id, CancellationToken.None);
         if (users > 0)
-            throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{row.Name}' is used by {users} sandbox(es); destroy them first.");
+            throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{row.Name}' is used by {users} sandbox(es) or template(s) made from them; destroy or delete those first.");
         await catalog.MarkDeletedAsync(row.Id, CancellationToken.None);
         // A snapshot template's files (frozen disk, memory, device state) live on its host.
         if (row.Source.SnapshotDir is { } files && row.Source.Host == Context.SiloName && System.IO.Directory.Exists(files))

@@ -8,4 +8,7 @@ public sealed class Qcow2Options
 
     /// <summary>The qemu-img tool.</summary>
     public string QemuImg { get; set; } = "qemu-img";
+
+    /// <summary>Backing layers a template's disk may have before freezing flattens it onto the root image.</summary>
+    public int MaxChainDepth { get; set; } = 3;
 }

@@ -51,24 +51,37 @@ public sealed partial class Qcow2Storage(IOptions<Qcow2Options> options, PluginH
     /// path (so a VM restored from a snapshot finds its disk where it was). Sandboxes made from the
     /// template layer their own overlays over the frozen one. The chain is not flattened yet.
     /// </summary>
+    /// <summary>
+    /// Freezes a detached overlay into a template's disk: a sparse copy (the sandbox keeps its own
+    /// overlay, so deleting the template never takes a running sandbox's disk with it), backed by
+    /// what the overlay was backed by. A copy deeper than <see cref="Qcow2Options.MaxChainDepth"/>
+    /// layers is flattened onto the chain's root image, so reads never walk a long chain.
+    /// </summary>
     public async Task<BaseImage> FreezeAsync(PreparedDisk disk, string destinationDirectory, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(destinationDirectory);
         var frozen = Path.Combine(destinationDirectory, "disk.qcow2");
-        File.Move(disk.Path, frozen);
-        try
+        await HostCommand.RunAsync("cp", ["--sparse=always", disk.Path, frozen], cancellationToken);
+        var chain = await ChainAsync(frozen, cancellationToken);
+        if (chain.Count - 1 > options.Value.MaxChainDepth)
         {
-            await HostCommand.RunAsync(options.Value.QemuImg, ["create", "-q", "-f", "qcow2", "-b", frozen, "-F", "qcow2", disk.Path], cancellationToken);
-        }
-        catch
-        {
-            File.Move(frozen, disk.Path);
-            throw;
+            var root = chain[^1];
+            await HostCommand.RunAsync(options.Value.QemuImg, ["rebase", "-f", "qcow2", "-b", root.File, "-F", root.Format, frozen], cancellationToken);
+            LogFlattened(disk.SandboxId, chain.Count - 1, root.File);
         }
         File.SetUnixFileMode(frozen, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         var info = await HostCommand.RunAsync(options.Value.QemuImg, ["info", "--output=json", frozen], cancellationToken);
         using var json = System.Text.Json.JsonDocument.Parse(info);
         return new BaseImage($"frozen-{disk.SandboxId}", frozen, "qcow2", json.RootElement.GetProperty("virtual-size").GetInt64());
+    }
+
+    /// <summary>The image and its backing files, the image first and the root last.</summary>
+    public async Task<IReadOnlyList<(string File, string Format)>> ChainAsync(string image, CancellationToken cancellationToken)
+    {
+        var info = await HostCommand.RunAsync(options.Value.QemuImg, ["info", "--backing-chain", "--output=json", "-U", image], cancellationToken);
+        using var json = System.Text.Json.JsonDocument.Parse(info);
+        return json.RootElement.EnumerateArray()
+            .Select(e => (e.GetProperty("filename").GetString()!, e.GetProperty("format").GetString()!)).ToList();
     }
 
     public Task ReleaseAsync(PreparedDisk disk, CancellationToken cancellationToken)
@@ -103,6 +116,9 @@ public sealed partial class Qcow2Storage(IOptions<Qcow2Options> options, PluginH
     }
 
     private string PathFor(string owner, string sandboxId) => Path.Combine(_directory, $"{owner}-{sandboxId}.qcow2");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Template disk from {SandboxId} was {Depth} layers deep; flattened onto {Root}")]
+    private partial void LogFlattened(string sandboxId, int depth, string root);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Disk of {SandboxId}: overlay {Path} over {BaseId}")]
     private partial void LogPrepared(string sandboxId, string path, string baseId);

@@ -36,6 +36,44 @@ public sealed class Qcow2StorageTests(StorageFixture fixture) : IClassFixture<St
         Assert.All(await File.ReadAllBytesAsync(basePath), b => Assert.Equal(4, b));
     }
 
+    private static Task WriteAsync(string image, byte pattern, int offset) =>
+        HostCommand.RunAsync("qemu-io", ["-f", "qcow2", "-c", $"write -P {pattern} {offset} 64k", image], CancellationToken.None);
+
+    private static async Task<bool> ReadsAsync(string image, byte pattern, int offset) =>
+        !(await HostCommand.RunAsync("qemu-io", ["-f", "qcow2", "-r", "-c", $"read -P {pattern} {offset} 64k", image], CancellationToken.None)).Contains("Pattern verification failed", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task A_frozen_template_disk_is_independent_of_its_source_and_deep_chains_are_flattened()
+    {
+        const int size = 16 * 1024 * 1024;
+        var basePath = fixture.MakeImage("base-f.img", 0, size);
+        var storage = new Qcow2Storage(Options.Create(new Qcow2Options { MaxChainDepth = 2 }), fixture.Host, NullLogger<Qcow2Storage>.Instance);
+        var source = await storage.PrepareAsync("sb-f0", new BaseImage("base-f", basePath, "raw", size), CancellationToken.None);
+        await WriteAsync(source.Path, 0x11, 0);
+
+        var frozen = await storage.FreezeAsync(source, Path.Combine(fixture.Folder, "tpl-1"), CancellationToken.None);
+        await WriteAsync(source.Path, 0x22, 0); // the source goes on changing …
+        Assert.True(await ReadsAsync(frozen.Path, 0x11, 0)); // … the template does not
+        File.Delete(frozen.Path);
+        Assert.True(await ReadsAsync(source.Path, 0x22, 0), "deleting the template must not take the source's disk with it");
+
+        // Templates of templates: each layer adds one; past the bound the frozen disk is flattened onto the root.
+        var image = new BaseImage("base-f", basePath, "raw", size);
+        var layers = new List<BaseImage>();
+        for (var i = 1; i <= 4; i++)
+        {
+            var child = await storage.PrepareAsync($"sb-f{i}", image, CancellationToken.None);
+            await WriteAsync(child.Path, (byte)(0x30 + i), i * 65536);
+            image = await storage.FreezeAsync(child, Path.Combine(fixture.Folder, $"tpl-chain-{i}"), CancellationToken.None);
+            layers.Add(image);
+            await storage.ReleaseAsync(child, CancellationToken.None);
+            Assert.True((await storage.ChainAsync(image.Path, CancellationToken.None)).Count - 1 <= 2, $"layer {i} is deeper than the bound");
+        }
+        for (var i = 1; i <= 4; i++)
+            Assert.True(await ReadsAsync(image.Path, (byte)(0x30 + i), i * 65536), $"layer {i}'s data is missing after flattening");
+        await storage.ReleaseAsync(source, CancellationToken.None);
+    }
+
     [Fact]
     public async Task A_missing_base_image_is_refused_and_leaves_no_overlay()
     {

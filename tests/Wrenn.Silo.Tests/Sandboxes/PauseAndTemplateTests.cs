@@ -78,6 +78,13 @@ public sealed class PauseAndTemplateTests(SiloFixture silo) : IClassFixture<Silo
         await childGrain.DestroyAsync(silo.Admin);
         await templateGrain.DeleteAsync(silo.Admin);
         Assert.Null(await silo.Host.Templates.ResolveAsync(silo.Admin, "warm", CancellationToken.None));
+        // The source's disk never depended on the template's files: it pauses and resumes after the template is gone.
+        using (await MachineGate.EnterAsync())
+        {
+            await sourceGrain.PauseAsync(silo.Admin);
+            await sourceGrain.ResumeAsync(silo.Admin);
+        }
+        Assert.Equal("from-source", await RunAsync(sourceGrain, "cat /root/marker"));
         await sourceGrain.DestroyAsync(silo.Admin);
         Assert.DoesNotContain(await silo.HostObjectsAsync(), o => o.Contains(source.Id, StringComparison.Ordinal) || o.Contains(child.Id, StringComparison.Ordinal));
         Assert.False(Directory.Exists(Path.Combine(silo.DataDir, "templates")) && Directory.EnumerateDirectories(Path.Combine(silo.DataDir, "templates")).Any(),
