@@ -22,7 +22,8 @@ public sealed partial class ChronyGuestClock(IOptions<ChronyOptions> options, IL
 {
     public string Name => "chrony";
 
-    public IReadOnlyList<string> KernelArgs { get; } = [];
+    /// <summary>kvm-clock where KVM gives it (the kernel falls back to another source under TCG and says so).</summary>
+    public IReadOnlyList<string> KernelArgs { get; } = ["clocksource=kvm-clock"];
 
     public async Task<TimeSpan> SyncAsync(IGuestControl guest, CancellationToken cancellationToken)
     {

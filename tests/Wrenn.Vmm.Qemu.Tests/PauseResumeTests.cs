@@ -213,4 +213,45 @@ public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixtur
         var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
     }
+
+}
+
+/// <summary>The guest clock on KVM hosts: chrony in the guest following the ptp_kvm clock.</summary>
+public sealed class PtpClockTests(VmFixture fixture) : IClassFixture<VmFixture>
+{
+    [KvmFact]
+    public async Task On_KVM_the_guest_runs_chrony_on_its_ptp_clock_and_needs_nothing_from_the_host()
+    {
+        var vms = fixture.Plugins.WithSnapshots(NullLoggerFactory.Instance);
+        SandboxVm sandbox;
+        using (await MachineGate.EnterAsync())
+            sandbox = await vms.CreateAsync(Grains.Ids.SandboxId.New().ToString(), fixture.Image, new VmSize(1, 256), CancellationToken.None);
+        try
+        {
+            await GuestConsole.QuoteOnFailureAsync(sandbox, async () =>
+            {
+                using var agent = sandbox.Agent();
+                Assert.True(await agent.HasPtpClockAsync(CancellationToken.None), "the guest has no /dev/ptp0");
+                var sources = await agent.ExecAsync("chronyc", ["-n", "sources"], CancellationToken.None);
+                Assert.Contains("PHC0", sources.StdoutText);
+            });
+        }
+        finally
+        {
+            await vms.DestroyAsync(sandbox, CancellationToken.None);
+        }
+    }
+}
+
+/// <summary>A fact that needs VMs under KVM (the ptp_kvm clock exists only there); skipped under TCG, naming why.</summary>
+public sealed class KvmFactAttribute : FactAttribute
+{
+    public KvmFactAttribute()
+    {
+        const string probe = "/run/wrenn/qemu-accelerator";
+        if (!File.Exists("/dev/kvm"))
+            Skip = "No /dev/kvm on this machine: guests run under TCG and have no /dev/ptp0 (ptp_kvm needs KVM).";
+        else if (File.Exists(probe) && File.ReadAllText(probe).Trim() == "tcg")
+            Skip = "VMs run under TCG on this host (see /run/wrenn/qemu-accelerator): guests have no /dev/ptp0.";
+    }
 }
