@@ -76,8 +76,28 @@ public sealed partial class DevicemapperStorage(
             await loops.ReleaseAsync(disk.Properties["base"], cancellationToken);
     }
 
-    public Task<BaseImage> FreezeAsync(PreparedDisk disk, string destinationDirectory, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("Freezing a dm-snapshot disk into a template (merging its CoW over a copy of the base) comes with snapshot templates.");
+    /// <summary>
+    /// Freezes a detached disk into a template's base: the snapshot is attached for a moment and its
+    /// whole content (the base with the sandbox's CoW over it) copied, sparse, into a standalone raw
+    /// image — flattened, so a template never depends on the sandbox it came from, and its own
+    /// sandboxes share it through one read-only loop device like any base.
+    /// </summary>
+    public async Task<BaseImage> FreezeAsync(PreparedDisk disk, string destinationDirectory, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(destinationDirectory);
+        var frozen = Path.Combine(destinationDirectory, "disk.raw");
+        var attached = await AttachAsync(disk with { Attached = false }, cancellationToken);
+        try
+        {
+            await HostCommand.RunAsync("cp", ["--sparse=always", attached.Path, frozen], cancellationToken);
+        }
+        finally
+        {
+            await DetachAsync(attached, CancellationToken.None);
+        }
+        File.SetUnixFileMode(frozen, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        return new BaseImage($"frozen-{disk.SandboxId}", frozen, "raw", long.Parse(disk.Properties["sectors"], CultureInfo.InvariantCulture) * 512);
+    }
 
     public async Task ReleaseAsync(PreparedDisk disk, CancellationToken cancellationToken)
     {

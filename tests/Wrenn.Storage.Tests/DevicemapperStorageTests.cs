@@ -30,6 +30,28 @@ public sealed class DevicemapperStorageTests(StorageFixture fixture) : IClassFix
         new(Options.Create(new DevicemapperOptions()), fixture.Host, loops, NullLogger<DevicemapperStorage>.Instance);
 
     [RequiresDeviceMapperFact]
+    public async Task A_frozen_disk_is_a_standalone_base_with_the_sandboxs_writes_and_serves_sandboxes_of_its_own()
+    {
+        var baseImage = new BaseImage("base-dmf", fixture.MakeImage("base-dmf.img", 7, 4 * 1024 * 1024), "raw", 4 * 1024 * 1024);
+        var loops = new LoopDeviceRegistry();
+        var storage = Storage(loops);
+        var source = await storage.PrepareAsync("sb-src", baseImage, CancellationToken.None);
+        await using (var device = new FileStream(source.Path, FileMode.Open, FileAccess.ReadWrite))
+            await device.WriteAsync(Enumerable.Repeat((byte)5, 4096).ToArray());
+        await storage.DetachAsync(source, CancellationToken.None);
+
+        var frozen = await storage.FreezeAsync(source, Path.Combine(fixture.Folder, "tpl-dm"), CancellationToken.None);
+        await storage.ReleaseAsync(source with { Attached = false }, CancellationToken.None);
+
+        var bytes = await File.ReadAllBytesAsync(frozen.Path);
+        Assert.All(bytes[..4096], b => Assert.Equal(5, b));   // the sandbox's write …
+        Assert.All(bytes[4096..], b => Assert.Equal(7, b));   // … over the base, in one standalone image
+        var child = await storage.PrepareAsync("sb-child", frozen, CancellationToken.None);
+        await storage.ReleaseAsync(child, CancellationToken.None);
+        Assert.Equal(0, loops.References(frozen.Path));
+    }
+
+    [RequiresDeviceMapperFact]
     public async Task Each_sandbox_writes_its_own_copy_on_write_layer_over_the_shared_base()
     {
         var baseImage = new BaseImage("base-dm", fixture.MakeImage("base-dm.img", 7, 4 * 1024 * 1024), "raw", 4 * 1024 * 1024);
