@@ -33,6 +33,7 @@ public sealed partial class SandboxGrain(
     private SandboxRecord? _record;
     private AgentClient? _agent;
     private IAsyncDisposable? _clock;
+    private CancellationTokenSource? _memoryWatch;
 
     private string Id => Context.Id.Key;
 
@@ -437,10 +438,34 @@ public sealed partial class SandboxGrain(
     {
         _agent = vm.Agent();
         _clock = vms.KeepClock(vm);
+        _memoryWatch = new CancellationTokenSource();
+        if (vms.WatchMemory(vm, _memoryWatch.Token) is { } failed)
+            _ = FailWhenMemoryDiesAsync(vm, failed);
+    }
+
+    /// <summary>A guest whose page server died would hang on its next fault: the sandbox fails cleanly instead.</summary>
+    private async Task FailWhenMemoryDiesAsync(SandboxVm vm, Task<string> failed)
+    {
+        string reason;
+        try
+        {
+            reason = await failed;
+        }
+        catch (OperationCanceledException)
+        {
+            return; // detached on purpose (pause, destroy, deactivation)
+        }
+        Context.RegisterTimer(async _ =>
+        {
+            if (_record is { State: SandboxState.Running, Vm: { } current } && current.Vm.Pid == vm.Vm.Pid)
+                await EndAsync(SandboxState.Failed, reason, current);
+        }, TimeSpan.Zero, Timeout.InfiniteTimeSpan);
     }
 
     private async Task DetachAsync()
     {
+        _memoryWatch?.Cancel();
+        _memoryWatch = null;
         if (_clock is not null)
             await _clock.DisposeAsync();
         _clock = null;

@@ -5,6 +5,13 @@ namespace Wrenn.Silo.Sandboxes;
 
 public sealed partial class SandboxVms
 {
+    /// <summary>
+    /// Completes with the reason when the VM's memory backing dies under it (a page server), or
+    /// null when its memory plugin has nothing that can die (memory in a file or the VMM's own).
+    /// </summary>
+    public Task<string>? WatchMemory(SandboxVm sandbox, CancellationToken cancellationToken) =>
+        memory is Wrenn.Abstractions.Memory.IMemoryWatch watch && sandbox.Memory is { } backing ? watch.WhenFailedAsync(backing, cancellationToken) : null;
+
     /// <summary>Whether a recorded VM still runs (after a silo restart: VMs outlive their silo).</summary>
     public async Task<bool> IsAliveAsync(SandboxVm sandbox, CancellationToken cancellationToken) =>
         await vmm.AdoptAsync(sandbox.Vm, cancellationToken) is not null;

@@ -14,18 +14,21 @@ public sealed record UffdOptions
     public int MaxDiffGenerations { get; init; } = 10;
 
     public int BlockSize { get; init; } = 4096;
+
+    /// <summary>How long a page server process gets to open its socket.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(20);
 }
 
 /// <summary>
 /// Firecracker's memory: booted VMs use the VMM's own memory; a snapshot's memory becomes a
 /// generation under a snapshot header (a diff adds only its dirty pages; past the bound the chain
-/// collapses); a restore is served on demand by a page server, one per sandbox, watched: if it ends
-/// with an error while its VM lives, that is logged as the sandbox's guest losing its memory.
+/// collapses); a restore is served on demand by a page server, one process per sandbox (detached, so
+/// it serves its VM across silo restarts), which the silo watches (IMemoryWatch) to fail the
+/// sandbox cleanly if it dies.
 /// </summary>
-public sealed partial class UffdMemoryBackend(Microsoft.Extensions.Options.IOptions<UffdOptions> options, ILogger<UffdMemoryBackend> logger) : IMemoryBackend, IAsyncDisposable
+public sealed partial class UffdMemoryBackend(Microsoft.Extensions.Options.IOptions<UffdOptions> options, ILogger<UffdMemoryBackend> logger) : IMemoryBackend, IMemoryWatch, IAsyncDisposable
 {
     private const string HeaderFile = "memory.header";
-    private readonly ConcurrentDictionary<string, (Task<UffdPageServer> Server, CancellationTokenSource Stop)> _servers = new();
 
     public string Name => "uffd";
 
@@ -65,62 +68,96 @@ public sealed partial class UffdMemoryBackend(Microsoft.Extensions.Options.IOpti
         });
     }
 
-    public Task<MemoryBacking> PrepareRestoreAsync(string sandboxId, SnapshotFiles snapshot, string workDir, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the sandbox's page server as a process of its own (detached: it serves its VM across
+    /// silo restarts) and hands the VMM its socket.
+    /// </summary>
+    public async Task<MemoryBacking> PrepareRestoreAsync(string sandboxId, SnapshotFiles snapshot, string workDir, CancellationToken cancellationToken)
     {
         var headerPath = snapshot.Properties.GetValueOrDefault("header") ?? Path.Combine(snapshot.Directory, HeaderFile);
-        var header = SnapshotHeader.Read(headerPath);
+        SnapshotHeader.Read(headerPath); // refuse a bad header now, with its message, not in the child
         var socket = Path.Combine(workDir, "uffd.sock");
-        var stop = new CancellationTokenSource();
-        var server = UffdPageServer.AcceptAsync(socket, header, Path.GetDirectoryName(headerPath)!, stop.Token);
-        _servers[sandboxId] = (server, stop);
-        _ = WatchAsync(sandboxId, server);
-        return Task.FromResult(new MemoryBacking(MemoryBackingKind.Uffd, socket, false, new Dictionary<string, string> { ["sandbox"] = sandboxId, ["header"] = headerPath }));
+        File.Delete(socket);
+        var log = Path.Combine(workDir, "uffd.log");
+        var server = typeof(UffdMemoryBackend).Assembly.Location;
+        var start = new System.Diagnostics.ProcessStartInfo("setsid", ["--fork", "sh", "-c", "exec dotnet \"$0\" serve \"$1\" \"$2\" >>\"$3\" 2>&1 </dev/null", server, socket, headerPath, log])
+        { UseShellExecute = false };
+        using (var launcher = System.Diagnostics.Process.Start(start)!)
+            await launcher.WaitForExitAsync(cancellationToken);
+        var deadline = DateTime.UtcNow + options.Value.StartTimeout;
+        while (!File.Exists(socket))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new IOException($"The page server of {sandboxId} did not open {socket} within {options.Value.StartTimeout.TotalSeconds:0} s: {(File.Exists(log) ? File.ReadAllText(log) : "no output")}");
+            await Task.Delay(50, cancellationToken);
+        }
+        var pid = ServerPid(socket) ?? throw new IOException($"The page server of {sandboxId} exited at start: {(File.Exists(log) ? File.ReadAllText(log) : "no output")}");
+        return new MemoryBacking(MemoryBackingKind.Uffd, socket, false, new Dictionary<string, string>
+        {
+            ["sandbox"] = sandboxId, ["header"] = headerPath, ["serverPid"] = pid.ToString(), ["log"] = log,
+        });
     }
 
-    /// <summary>The page server of a sandbox, once its VMM connected (for tests and diagnostics).</summary>
-    public Task<UffdPageServer>? ServerOf(string sandboxId) => _servers.TryGetValue(sandboxId, out var s) ? s.Server : null;
-
-    private async Task WatchAsync(string sandboxId, Task<UffdPageServer> serving)
+    /// <summary>The page server serving <paramref name="socket"/>, found by its command line.</summary>
+    private static int? ServerPid(string socket)
     {
-        try
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            var server = await serving;
-            await server.Completion;
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            try
+            {
+                var args = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0');
+                if (args.Length > 3 && args.Contains("serve") && args.Contains(socket))
+                    return pid;
+            }
+            catch (IOException)
+            {
+            }
         }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (Exception e) when (_servers.ContainsKey(sandboxId))
-        {
-            LogServerDied(e, sandboxId);
-        }
+        return null;
     }
 
-    public async Task ReleaseAsync(MemoryBacking backing, CancellationToken cancellationToken)
+    /// <summary>Completes when the page server process is gone while it was still needed; its log says why.</summary>
+    public async Task<string> WhenFailedAsync(MemoryBacking backing, CancellationToken cancellationToken)
     {
-        if (backing.Properties.GetValueOrDefault("sandbox") is not { } sandboxId || !_servers.TryRemove(sandboxId, out var entry))
-            return;
-        entry.Stop.Cancel();
-        try
+        if (backing.Kind != MemoryBackingKind.Uffd || !int.TryParse(backing.Properties.GetValueOrDefault("serverPid"), out var pid))
         {
-            (await entry.Server).Dispose();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return "";
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidDataException)
+        while (Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal))
+            await Task.Delay(1000, cancellationToken);
+        var log = backing.Properties.GetValueOrDefault("log") is { } path && File.Exists(path) ? File.ReadAllText(path).Trim() : "";
+        LogServerDied(pid, log);
+        return $"its memory page server (pid {pid}) ended{(log.Length > 0 ? $": {log}" : "")}";
+    }
+
+    public Task ReleaseAsync(MemoryBacking backing, CancellationToken cancellationToken)
+    {
+        if (int.TryParse(backing.Properties.GetValueOrDefault("serverPid"), out var pid))
         {
+            try
+            {
+                using var process = System.Diagnostics.Process.GetProcessById(pid);
+                process.Kill();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                // Gone already (its VMM went away).
+            }
         }
         if (backing.Path is { } socket)
             File.Delete(socket);
+        return Task.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var (sandboxId, _) in _servers)
-            await ReleaseAsync(new MemoryBacking(MemoryBackingKind.Uffd, null, false, new Dictionary<string, string> { ["sandbox"] = sandboxId }), CancellationToken.None);
-    }
+    /// <summary>Page servers are processes of their own and outlive the silo with their VMs; nothing to stop here.</summary>
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Snapshot in {Folder} reached {Bound} diff generations; collapsed into one full memory file")]
     private partial void LogCollapsed(string folder, int bound);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The page server of sandbox {SandboxId} died; its guest can no longer fault pages in. Destroy and recreate the sandbox")]
-    private partial void LogServerDied(Exception exception, string sandboxId);
+    [LoggerMessage(Level = LogLevel.Error, Message = "A page server (pid {Pid}) ended while its VM needed it; the sandbox fails. Its log: {Log}")]
+    private partial void LogServerDied(int pid, string log);
 }

@@ -72,17 +72,26 @@ public sealed class UffdMemoryBackendTests : IDisposable
         var workDir = Directory.CreateDirectory(Path.Combine("/run/wrenn", $"{TestPrefix.Family}uffdmem-{Environment.ProcessId}")).FullName;
         try
         {
+            // The page server runs as a process of its own (it outlives the silo with its VM).
             var backing = await backend.PrepareRestoreAsync("sb-test", snapshot, workDir, default);
             Assert.Equal(MemoryBackingKind.Uffd, backing.Kind);
+            Assert.True(Directory.Exists($"/proc/{backing.Properties["serverPid"]}"));
+            var watch = backend.WhenFailedAsync(backing, default);
             var vmmSide = await CompileVmmSideAsync();
             using var vmm = Process.Start(new ProcessStartInfo(vmmSide, [backing.Path!, expected, Pages.ToString(), Page.ToString(), "3"]) { RedirectStandardOutput = true })!;
             var output = await vmm.StandardOutput.ReadToEndAsync();
             await vmm.WaitForExitAsync();
             Assert.True(vmm.ExitCode == 0, output);
-            var server = await backend.ServerOf("sb-test")!;
-            await server.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.False(watch.IsCompleted && vmm.ExitCode != 0);
             await backend.ReleaseAsync(backing, default);
             Assert.False(File.Exists(backing.Path));
+
+            // A page server that dies under its VM is noticed (the silo then fails the sandbox).
+            var second = await backend.PrepareRestoreAsync("sb-test2", snapshot, workDir, default);
+            var dies = backend.WhenFailedAsync(second, default);
+            Process.GetProcessById(int.Parse(second.Properties["serverPid"])).Kill();
+            Assert.Contains("page server", await dies.WaitAsync(TimeSpan.FromSeconds(15)));
+            await backend.ReleaseAsync(second, default);
         }
         finally
         {
