@@ -30,7 +30,12 @@ public sealed partial class SandboxVms
             await vmm.PauseAsync(sandbox.Vm, cancellationToken);
             Step("pause");
             Directory.CreateDirectory(snapshotDir);
-            snapshot = await vmm.SnapshotAsync(sandbox.Vm, new SnapshotRequest(snapshotDir, SnapshotKind.Full), cancellationToken);
+            // A VM restored through a page server re-pauses as a diff: only the pages it dirtied since,
+            // which the memory plugin adds to its chain of generations. Everything else is a full snapshot.
+            var kind = sandbox.Memory?.Kind == Wrenn.Abstractions.Memory.MemoryBackingKind.Uffd && vmm.Capabilities.DiffSnapshots
+                ? SnapshotKind.Diff
+                : SnapshotKind.Full;
+            snapshot = await vmm.SnapshotAsync(sandbox.Vm, new SnapshotRequest(snapshotDir, kind), cancellationToken);
             if (sandbox.Memory is { } ram && memory is not null)
                 snapshot = await memory.CompleteSnapshotAsync(ram, snapshot, cancellationToken);
             Step("snapshot");
