@@ -47,6 +47,9 @@ public sealed class GraphQLJsDifferentialTests
             .Field("species", species)
             .Field(new InputValue("nameContains", ScalarType.String).WithDefault(""))
             .Field(new InputValue("limit", ScalarType.Int).WithDefault(10L));
+        var key = new InputObjectType("PetKey")
+            .Field("name", ScalarType.String.NonNull())
+            .Field("species", species);
         ObjectType? query = null;
         query = new ObjectType("Query")
             .Field("pets", pet.NonNull().List().NonNull(), [new InputValue("filter", filter)], c =>
@@ -57,6 +60,11 @@ public sealed class GraphQLJsDifferentialTests
                     .Take(f?.GetValueOrDefault("limit") as int? ?? 10).ToArray();
             })
             .Field("pet", pet, [new InputValue("name", ScalarType.String.NonNull())], c => pets.FirstOrDefault(p => p.Name == (string?)c.Arguments["name"]))
+            .Field("petBy", pet, [new InputValue("key", key.NonNull())], c =>
+            {
+                var k = (IReadOnlyDictionary<string, object?>)c.Arguments["key"]!;
+                return pets.FirstOrDefault(p => p.Name == (string?)k["name"] && (k.GetValueOrDefault("species") is not string s || p.Species == s));
+            })
             .Field("anything", anything.List(), _ => pets.Cast<object?>().Append(null).ToArray())
             .Field("numbers", ScalarType.Int.NonNull().List().List(), [new InputValue("count", ScalarType.Int).WithDefault(3L)], c =>
             {
@@ -103,6 +111,7 @@ public sealed class GraphQLJsDifferentialTests
             var parts = new List<string>();
             if (r.Next(2) == 0) parts.Add("pets " + PetSelection());
             if (r.Next(3) == 0) parts.Add("pet(name: \"" + (r.Next(3) == 0 ? "Nobody" : "Tom") + "\") " + PetSelection());
+            if (r.Next(4) == 0) parts.Add("petBy(key: {name: \"Rex\"" + (r.Next(2) == 0 ? ", species: DOG" : ", species: CAT") + "}) " + PetSelection());
             if (r.Next(3) == 0) parts.Add("anything { __typename ... on Dog { name barks } ... on Cat { name } }");
             if (r.Next(3) == 0) parts.Add("numbers" + (r.Next(2) == 0 ? "(count: " + r.Next(5) + ")" : ""));
             if (r.Next(6) == 0) parts.Add("broken");
@@ -156,6 +165,9 @@ public sealed class GraphQLJsDifferentialTests
         ("5.6.1 values of correct type: null for non-null", "{ pet(name: null) { name } }", null),
         ("5.6.2 input object field names", "{ pets(filter: {nope: 1}) { name } }", null),
         ("5.6.3 input object field uniqueness", "{ pets(filter: {limit: 1, limit: 2}) { name } }", null),
+        ("5.6.4 input object required fields", "{ petBy(key: {species: CAT}) { name } }", null),
+        ("5.6.4 input object required fields: null", "{ petBy(key: {name: null}) { name } }", null),
+        ("5.6.4 input object required fields: variable", "query Q($k: PetKey!) { petBy(key: $k) { name } }", """{"k": {"species": "DOG"}}"""),
         ("5.7.1 directives are defined", "{ numbers @nope }", null),
         ("5.7.2 directives in valid locations", "query Q @skip(if: true) { numbers }", null),
         ("5.7.3 directives unique per location", "{ numbers @skip(if: false) @skip(if: false) }", null),

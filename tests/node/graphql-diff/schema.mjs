@@ -15,9 +15,12 @@ union Anything = Dog | Cat
 
 input PetFilter { species: Species nameContains: String = "" limit: Int = 10 }
 
+input PetKey { name: String! species: Species }
+
 type Query {
   pets(filter: PetFilter): [Pet!]!
   pet(name: String!): Pet
+  petBy(key: PetKey!): Pet
   anything: [Anything]
   numbers(count: Int = 3): [[Int!]]
   broken: String!
@@ -48,6 +51,7 @@ export function makeSchema() {
       .filter((p) => p.name.includes(filter?.nameContains ?? ''))
       .slice(0, filter?.limit ?? 10),
     pet: ({ name }) => pets.find((p) => p.name === name) ?? null,
+    petBy: ({ key }) => pets.find((p) => p.name === key.name && (!key.species || p.species === key.species)) ?? null,
     anything: () => [...pets, null],
     numbers: ({ count }) => Array.from({ length: count }, (_, i) => Array.from({ length: i }, (_, j) => j)),
     broken: () => null,
