@@ -17,7 +17,7 @@ internal sealed record IncomingCall(GrainId Grain, GrainMethod Method, object?[]
 /// Routes every grain call: to the local activation, or to the silo the directory names, or — when
 /// the grain has no activation — to where its placement says, which then registers it. A call that
 /// finds its route stale (the activation went away, the directory moved) is routed again, a bounded
-/// number of times.
+/// number of times; a call that finds its silo unable to serve waits for it (see <see cref="Reroutes"/>).
 /// </summary>
 internal sealed class Dispatcher(
     GrainDirectory directory,
@@ -28,7 +28,7 @@ internal sealed class Dispatcher(
     RuntimeOptions options,
     Func<GrainId, GrainKind, Activation> newActivation)
 {
-    private const int MaxRoutes = 8;
+    private const int MaxStaleRoutes = 8;
 
     private abstract record Route;
 
@@ -42,9 +42,10 @@ internal sealed class Dispatcher(
         var timeout = method.Timeout ?? options.CallTimeout;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
+        var reroutes = new Reroutes(membership.FailureDetectionTime);
         try
         {
-            for (var attempt = 1; ; attempt++)
+            while (true)
             {
                 try
                 {
@@ -57,7 +58,7 @@ internal sealed class Dispatcher(
                 }
                 catch (Exception e) when (IsStaleRoute(e))
                 {
-                    await BeforeRerouteAsync(grain, attempt, e, limit.Token);
+                    await BeforeRerouteAsync(grain, reroutes, e, limit.Token);
                 }
             }
         }
@@ -73,7 +74,8 @@ internal sealed class Dispatcher(
         IAsyncEnumerator<object?>? items = null;
         bool hasItem;
         // Re-routing is possible until the first item: after that the stream belongs to one activation.
-        for (var attempt = 1; ; attempt++)
+        var reroutes = new Reroutes(membership.FailureDetectionTime);
+        while (true)
         {
             try
             {
@@ -91,7 +93,7 @@ internal sealed class Dispatcher(
                 if (items is not null)
                     await items.DisposeAsync();
                 items = null;
-                await BeforeRerouteAsync(grain, attempt, e, cancellationToken);
+                await BeforeRerouteAsync(grain, reroutes, e, cancellationToken);
             }
         }
         await using (items)
@@ -144,16 +146,42 @@ internal sealed class Dispatcher(
 
     private static bool IsStaleRoute(Exception e) => e is ActivationGoneException or NotHereException;
 
-    private async Task BeforeRerouteAsync(GrainId grain, int attempt, Exception reason, CancellationToken cancellationToken)
+    private async Task BeforeRerouteAsync(GrainId grain, Reroutes reroutes, Exception reason, CancellationToken cancellationToken)
     {
         directory.Forget(grain);
-        if (attempt >= MaxRoutes)
-            throw new GrainUnavailableException(grain.ToString(), $"no silo took the call after {attempt} attempts (last: {reason.Message})");
         if (reason is NotHereException { Owner: null })
         {
-            // The silo we picked could not take it (stopping, fenced, or our view is behind): look again.
-            await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), cancellationToken);
+            // The silo we picked could not take it (its lease lapsed under load, it is stopping, or it
+            // was fenced and our view is behind): look again, with a growing pause.
+            if (!reroutes.MayWaitForService(out var pause))
+                throw new GrainUnavailableException(grain.ToString(), $"no silo took the call within {reroutes.Waited.TotalSeconds:0.#} s (last: {reason.Message})");
+            await Task.Delay(pause, cancellationToken);
             await membership.RefreshViewAsync(cancellationToken);
+        }
+        else if (!reroutes.MayRouteAgain())
+            throw new GrainUnavailableException(grain.ToString(), $"no silo took the call after {MaxStaleRoutes} routes (last: {reason.Message})");
+    }
+
+    /// <summary>
+    /// How long one call keeps looking for its grain. A stale route (the activation moved) settles at
+    /// once, so a few tries are enough. A silo that cannot serve either heartbeats again or is declared
+    /// dead (and its grains move) within the failure-detection time, so the call waits that long, twice
+    /// over, before giving up.
+    /// </summary>
+    private sealed class Reroutes(TimeSpan failureDetectionTime)
+    {
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private int _staleRoutes;
+        private int _waits;
+
+        public TimeSpan Waited => Stopwatch.GetElapsedTime(_started);
+
+        public bool MayRouteAgain() => ++_staleRoutes < MaxStaleRoutes;
+
+        public bool MayWaitForService(out TimeSpan pause)
+        {
+            pause = TimeSpan.FromMilliseconds(Math.Min(50 * ++_waits, 500));
+            return Waited + pause < failureDetectionTime * 2;
         }
     }
 

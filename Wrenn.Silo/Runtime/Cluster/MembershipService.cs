@@ -29,6 +29,9 @@ internal sealed partial class MembershipService(
 
     public ClusterView View => _view;
 
+    /// <summary>How long a silo may go without a heartbeat before it is suspected.</summary>
+    public TimeSpan FailureDetectionTime => options.SuspectAfter;
+
     /// <summary>Whether this silo may serve calls now: its lease from the last heartbeat has not run out.</summary>
     public bool CanServe => !_stop.IsCancellationRequested && Stopwatch.GetTimestamp() < Volatile.Read(ref _leaseUntil);
 
