@@ -53,11 +53,24 @@ public sealed class LoopDeviceRegistry
             }
             _byImage.Remove(image);
             await HostCommand.RunAsync("losetup", ["--detach", known.Device], cancellationToken);
+            await WaitDetachedAsync(known.Device, cancellationToken);
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    /// <summary>
+    /// Waits until the kernel has let the device go. While something still holds it open (udev probing a
+    /// device that just changed, usually) a detach only marks it to clear on last close; the next
+    /// acquire must not find it half-gone and the host must be left as it was.
+    /// </summary>
+    private static async Task WaitDetachedAsync(string device, CancellationToken cancellationToken)
+    {
+        var backingFile = $"/sys/block/{Path.GetFileName(device)}/loop/backing_file";
+        for (var waited = TimeSpan.Zero; File.Exists(backingFile) && waited < TimeSpan.FromSeconds(10); waited += TimeSpan.FromMilliseconds(50))
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
     }
 
     /// <summary>How many users an image's loop device has in this process (0 when none).</summary>
