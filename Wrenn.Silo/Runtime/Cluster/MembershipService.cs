@@ -22,6 +22,9 @@ internal sealed partial class MembershipService(
     private Task? _loop;
     private long _leaseUntil;
     private volatile ClusterView _view = ClusterView.Empty;
+    private readonly Lock _refreshLock = new();
+    private Task? _reading;
+    private Task? _nextRead;
 
     public long Incarnation { get; private set; }
 
@@ -72,8 +75,36 @@ internal sealed partial class MembershipService(
     private void ExtendLease(long heartbeatStarted) =>
         Volatile.Write(ref _leaseUntil, heartbeatStarted + (long)(options.Lease.TotalSeconds * Stopwatch.Frequency));
 
-    public async Task RefreshViewAsync(CancellationToken cancellationToken) =>
-        _view = new ClusterView(await table.ReadAsync(cancellationToken), options.SuspectAfter);
+    /// <summary>
+    /// Reads the membership table again. Callers share reads: one that arrives while a read is under way
+    /// waits for the next one, which starts when that ends, so no caller gets a view older than its question.
+    /// </summary>
+    public Task RefreshViewAsync(CancellationToken cancellationToken)
+    {
+        lock (_refreshLock)
+        {
+            if (_reading is null || _reading.IsCompleted)
+                return (_reading = ReadViewAsync()).WaitAsync(cancellationToken);
+            if (_nextRead is null || _nextRead.IsCompleted)
+                _nextRead = ReadAfterAsync(_reading);
+            return _nextRead.WaitAsync(cancellationToken);
+        }
+    }
+
+    private async Task ReadAfterAsync(Task reading)
+    {
+        await reading.ContinueWith(_ => { }, TaskScheduler.Default); // its failure belongs to its own callers
+        Task read;
+        lock (_refreshLock)
+        {
+            read = _reading = ReadViewAsync();
+            _nextRead = null;
+        }
+        await read;
+    }
+
+    private async Task ReadViewAsync() =>
+        _view = new ClusterView(await table.ReadAsync(_stop.Token), options.SuspectAfter);
 
     private async Task LoopAsync()
     {

@@ -13,11 +13,32 @@ internal sealed class GrainDirectory(NpgsqlDataSource dataSource)
 {
     private readonly ConcurrentDictionary<GrainId, long> _cache = new();
     private readonly ConcurrentDictionary<GrainId, string> _pins = new();
+    private readonly ConcurrentDictionary<GrainId, Lazy<Task<long?>>> _lookups = new();
 
-    public async Task<long?> LookupAsync(GrainId grain, CancellationToken cancellationToken)
+    /// <summary>The incarnation hosting the grain, if any. Concurrent lookups of one grain share one query.</summary>
+    public Task<long?> LookupAsync(GrainId grain, CancellationToken cancellationToken)
     {
         if (_cache.TryGetValue(grain, out var cached))
-            return cached;
+            return Task.FromResult<long?>(cached);
+        var lookup = _lookups.GetOrAdd(grain, id => new Lazy<Task<long?>>(() => ReadAsync(id)));
+        return lookup.Value.WaitAsync(cancellationToken);
+    }
+
+    private async Task<long?> ReadAsync(GrainId grain)
+    {
+        try
+        {
+            // Not the caller's token: other callers share this query.
+            return await QueryAsync(grain, CancellationToken.None);
+        }
+        finally
+        {
+            _lookups.TryRemove(grain, out _);
+        }
+    }
+
+    private async Task<long?> QueryAsync(GrainId grain, CancellationToken cancellationToken)
+    {
         await using var command = dataSource.CreateCommand("SELECT incarnation FROM wrenn_grain_directory WHERE grain_id = $1");
         command.Parameters.Add(new() { Value = grain.ToString() });
         if (await command.ExecuteScalarAsync(cancellationToken) is not long incarnation)

@@ -26,6 +26,7 @@ public sealed partial class GrainSilo : IAsyncDisposable
 
     private readonly SiloOptions _options;
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _membershipSource;
     private readonly TransportServer _server;
     private readonly TransportClient _client;
     private readonly MembershipService _membership;
@@ -41,13 +42,19 @@ public sealed partial class GrainSilo : IAsyncDisposable
     {
         _options = options;
         _dataSource = dataSource;
+        // Heartbeats and the cluster view get connections of their own: a burst of calls that fills the
+        // main pool must not delay the heartbeat past the lease and make this silo stop serving.
+        _membershipSource = new NpgsqlDataSourceBuilder(options.ConnectionString)
+        {
+            ConnectionStringBuilder = { MaxPoolSize = 2, ApplicationName = $"wrenn-membership-{options.Name}" },
+        }.Build();
         _server = server;
         _logger = loggers.CreateLogger<GrainSilo>();
         var runtime = options.Runtime;
         _client = new TransportClient(runtime.Json);
         _directory = new GrainDirectory(dataSource);
         var endpoint = new UriBuilder(server.Address) { Host = options.AdvertisedHost ?? server.Address.Host }.Uri;
-        _membership = new MembershipService(new MembershipTable(dataSource), options.Membership, options.Name, endpoint,
+        _membership = new MembershipService(new MembershipTable(_membershipSource), options.Membership, options.Name, endpoint,
             loggers.CreateLogger<MembershipService>(), OnFencedAsync);
 
         Dispatcher? dispatcher = null;
@@ -173,6 +180,7 @@ public sealed partial class GrainSilo : IAsyncDisposable
             activation.Abandon();
         _client.Dispose();
         await _dataSource.DisposeAsync();
+        await _membershipSource.DisposeAsync();
     }
 
     /// <summary>Graceful stop: deactivate everything (hooks run, directory entries released), leave the cluster, close.</summary>
@@ -196,6 +204,7 @@ public sealed partial class GrainSilo : IAsyncDisposable
         await _server.DisposeAsync();
         _client.Dispose();
         await _dataSource.DisposeAsync();
+        await _membershipSource.DisposeAsync();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release the directory entry of {Grain}")]

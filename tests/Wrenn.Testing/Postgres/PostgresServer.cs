@@ -94,7 +94,29 @@ public sealed class PostgresServer
                 {
                 }
             }
-            Directory.Delete(folder, recursive: true);
+            DeleteRacingItsReaper(folder);
+        }
+    }
+
+    /// <summary>The ended run's own reaper may be deleting the folder at the same time, and its postgres may still be dying.</summary>
+    private static void DeleteRacingItsReaper(string folder)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (Directory.Exists(folder))
+                    Directory.Delete(folder, recursive: true);
+                return;
+            }
+            catch (DirectoryNotFoundException) when (attempt < 50)
+            {
+                // Part of it went while we walked it: look again.
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                Thread.Sleep(100);
+            }
         }
     }
 }
