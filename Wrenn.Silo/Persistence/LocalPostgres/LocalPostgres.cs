@@ -214,7 +214,7 @@ public sealed partial class LocalPostgres : IAsyncDisposable
     {
         if (_server is { HasExited: false } server)
         {
-            server.Kill(entireProcessTree: true);
+            OsUsers.KillWithChildren(server.Id);
             server.WaitForExit(2000);
         }
         _stopOwnerThread.Set();
@@ -236,12 +236,28 @@ public sealed partial class LocalPostgres : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 LogKilled(_logger, DataDir);
-                server.Kill(entireProcessTree: true);
+                OsUsers.KillWithChildren(server.Id);
+                await server.WaitForExitAsync(CancellationToken.None);
             }
             LogStopped(_logger, DataDir);
         }
         server?.Dispose();
         _stopOwnerThread.Set();
+        RemoveSocketDirIfEmpty();
+    }
+
+    /// <summary>The socket folder is ours and holds nothing once the server is gone (it may be shared, so only if empty).</summary>
+    private void RemoveSocketDirIfEmpty()
+    {
+        try
+        {
+            if (Directory.Exists(_options.SocketDir) && !Directory.EnumerateFileSystemEntries(_options.SocketDir).Any())
+                Directory.Delete(_options.SocketDir);
+        }
+        catch (IOException)
+        {
+            // Something arrived meanwhile: it stays.
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Initialising a PostgreSQL cluster in {DataDir} (first start)")]

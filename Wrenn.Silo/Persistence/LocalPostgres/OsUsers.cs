@@ -8,6 +8,8 @@ internal static partial class OsUsers
 {
     public const int SigInt = 2;
 
+    public const int SigKill = 9;
+
     public static (uint Uid, uint Gid) Lookup(string user)
     {
         foreach (var line in File.ReadLines("/etc/passwd"))
@@ -67,6 +69,43 @@ internal static partial class OsUsers
     }
 
     public static void Signal(int pid, int signal) => _ = kill(pid, signal);
+
+    /// <summary>
+    /// SIGKILL to a process and then to the children it had, with no SIGSTOP first. Process.Kill(entireProcessTree)
+    /// stops each process before killing it, one by one; when the caller is itself killed halfway (a test
+    /// host at exit) the rest stay stopped for ever, and a stopped PostgreSQL child never notices that its
+    /// postmaster died. Any child missed here is not stopped, so it exits on its postmaster's death.
+    /// </summary>
+    public static void KillWithChildren(int pid)
+    {
+        var children = ChildrenOf(pid);
+        Signal(pid, SigKill);
+        foreach (var child in children)
+            Signal(child, SigKill);
+    }
+
+    private static List<int> ChildrenOf(int parent)
+    {
+        var children = new List<int>();
+        foreach (var dir in System.IO.Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            try
+            {
+                // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after its ')'.
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) == parent)
+                    children.Add(pid);
+            }
+            catch (IOException)
+            {
+                // Ended while we looked.
+            }
+        }
+        return children;
+    }
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int chown(string path, uint owner, uint group);

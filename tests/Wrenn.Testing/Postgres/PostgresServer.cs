@@ -73,28 +73,54 @@ public sealed class PostgresServer
         Process.Start(start)!.Dispose();
     }
 
-    /// <summary>Folders of test servers whose process is gone (their postgres died with them).</summary>
+    /// <summary>Folders of test servers whose process is gone, and any postgres process still working in one.</summary>
     private static void SweepLeftovers()
     {
         if (!Directory.Exists("/run/wrenn"))
             return;
+        KillLeftoverServers();
         foreach (var folder in Directory.EnumerateDirectories("/run/wrenn", TestPrefix.Family + "*-pg"))
         {
-            var owner = Path.GetFileName(folder)[..^3];
-            if (TestPrefix.IsLive(owner))
+            if (!TestPrefix.IsLive(Path.GetFileName(folder)[..^3]))
+                DeleteRacingItsReaper(folder);
+        }
+    }
+
+    /// <summary>
+    /// Processes (a postmaster or its children, running or stopped) whose working folder is a test
+    /// server's data folder of a run that is over, also after that folder was deleted: an earlier
+    /// version's kill at exit could leave children stopped for ever.
+    /// </summary>
+    private static void KillLeftoverServers()
+    {
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
                 continue;
-            var pidFile = Path.Combine(folder, "data", "postmaster.pid");
-            if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid))
+            string? cwd;
+            try
             {
-                try
-                {
-                    Process.GetProcessById(pid).Kill(entireProcessTree: true);
-                }
-                catch (ArgumentException)
-                {
-                }
+                cwd = new FileInfo(Path.Combine(dir, "cwd")).LinkTarget;
             }
-            DeleteRacingItsReaper(folder);
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            // "/run/wrenn/wtXXXX-pg/data", with " (deleted)" once the folder is gone.
+            if (cwd is null || !cwd.StartsWith("/run/wrenn/" + TestPrefix.Family, StringComparison.Ordinal))
+                continue;
+            var folder = cwd["/run/wrenn/".Length..].Split('/')[0];
+            if (!folder.EndsWith("-pg", StringComparison.Ordinal) || TestPrefix.IsLive(folder[..^3]))
+                continue;
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                process.Kill();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                // Ended while we looked.
+            }
         }
     }
 
