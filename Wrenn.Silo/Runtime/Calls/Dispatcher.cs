@@ -42,7 +42,8 @@ internal sealed class Dispatcher(
         var timeout = method.Timeout ?? options.CallTimeout;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
-        var reroutes = new Reroutes(membership.FailureDetectionTime);
+        var started = Stopwatch.GetTimestamp();
+        Reroutes? reroutes = null; // made on the first stale route: most calls never need one
         try
         {
             while (true)
@@ -58,7 +59,7 @@ internal sealed class Dispatcher(
                 }
                 catch (Exception e) when (IsStaleRoute(e))
                 {
-                    await BeforeRerouteAsync(grain, reroutes, e, limit.Token);
+                    await BeforeRerouteAsync(grain, reroutes ??= new Reroutes(started, membership.FailureDetectionTime), e, limit.Token);
                 }
             }
         }
@@ -74,7 +75,8 @@ internal sealed class Dispatcher(
         IAsyncEnumerator<object?>? items = null;
         bool hasItem;
         // Re-routing is possible until the first item: after that the stream belongs to one activation.
-        var reroutes = new Reroutes(membership.FailureDetectionTime);
+        var started = Stopwatch.GetTimestamp();
+        Reroutes? reroutes = null;
         while (true)
         {
             try
@@ -93,7 +95,7 @@ internal sealed class Dispatcher(
                 if (items is not null)
                     await items.DisposeAsync();
                 items = null;
-                await BeforeRerouteAsync(grain, reroutes, e, cancellationToken);
+                await BeforeRerouteAsync(grain, reroutes ??= new Reroutes(started, membership.FailureDetectionTime), e, cancellationToken);
             }
         }
         await using (items)
@@ -163,18 +165,17 @@ internal sealed class Dispatcher(
     }
 
     /// <summary>
-    /// How long one call keeps looking for its grain. A stale route (the activation moved) settles at
-    /// once, so a few tries are enough. A silo that cannot serve either heartbeats again or is declared
+    /// How long one call (which began at <c>started</c>) keeps looking for its grain. A stale route (the
+    /// activation moved) settles at once, so a few tries are enough. A silo that cannot serve either heartbeats again or is declared
     /// dead (and its grains move) within the failure-detection time, so the call waits that long, twice
     /// over, before giving up.
     /// </summary>
-    private sealed class Reroutes(TimeSpan failureDetectionTime)
+    private sealed class Reroutes(long started, TimeSpan failureDetectionTime)
     {
-        private readonly long _started = Stopwatch.GetTimestamp();
         private int _staleRoutes;
         private int _waits;
 
-        public TimeSpan Waited => Stopwatch.GetElapsedTime(_started);
+        public TimeSpan Waited => Stopwatch.GetElapsedTime(started);
 
         public bool MayRouteAgain() => ++_staleRoutes < MaxStaleRoutes;
 

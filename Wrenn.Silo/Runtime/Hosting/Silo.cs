@@ -38,16 +38,12 @@ public sealed partial class GrainSilo : IAsyncDisposable
     private Task? _idleCollector;
     private int _stopped;
 
-    private GrainSilo(SiloOptions options, GrainRegistry registry, IServiceProvider services, ILoggerFactory loggers, NpgsqlDataSource dataSource, TransportServer server)
+    private GrainSilo(SiloOptions options, GrainRegistry registry, IServiceProvider services, ILoggerFactory loggers,
+        NpgsqlDataSource dataSource, NpgsqlDataSource membershipSource, TransportServer server)
     {
         _options = options;
         _dataSource = dataSource;
-        // Heartbeats and the cluster view get connections of their own: a burst of calls that fills the
-        // main pool must not delay the heartbeat past the lease and make this silo stop serving.
-        _membershipSource = new NpgsqlDataSourceBuilder(options.ConnectionString)
-        {
-            ConnectionStringBuilder = { MaxPoolSize = 2, ApplicationName = $"wrenn-membership-{options.Name}" },
-        }.Build();
+        _membershipSource = membershipSource;
         _server = server;
         _logger = loggers.CreateLogger<GrainSilo>();
         var runtime = options.Runtime;
@@ -73,12 +69,18 @@ public sealed partial class GrainSilo : IAsyncDisposable
     public static async Task<GrainSilo> StartAsync(SiloOptions options, GrainRegistry registry, IServiceProvider services, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var dataSource = NpgsqlDataSource.Create(options.ConnectionString);
+        // Heartbeats and the cluster view get connections of their own: a burst of calls that fills the
+        // main pool must not delay the heartbeat past the lease and make this silo stop serving.
+        var membershipSource = new NpgsqlDataSourceBuilder(options.ConnectionString)
+        {
+            ConnectionStringBuilder = { MaxPoolSize = 2, ApplicationName = $"wrenn-membership-{options.Name}" },
+        }.Build();
         TransportServer? server = null;
         try
         {
             await new SchemaMigrator(dataSource, loggers.CreateLogger<SchemaMigrator>()).ApplyAsync(Migrations, cancellationToken);
             server = await TransportServer.StartAsync(options.ListenAddress, options.Port, options.Runtime.Json, loggers, cancellationToken);
-            var silo = new GrainSilo(options, registry, services, loggers, dataSource, server);
+            var silo = new GrainSilo(options, registry, services, loggers, dataSource, membershipSource, server);
             await silo._membership.JoinAsync(cancellationToken);
             silo._reminders.Start();
             silo._idleCollector = Task.Run(silo.CollectIdleAsync);
@@ -89,6 +91,7 @@ public sealed partial class GrainSilo : IAsyncDisposable
             if (server is not null)
                 await server.DisposeAsync();
             await dataSource.DisposeAsync();
+            await membershipSource.DisposeAsync();
             throw;
         }
     }

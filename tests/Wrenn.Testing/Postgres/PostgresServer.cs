@@ -135,12 +135,10 @@ public sealed class PostgresServer
                     Directory.Delete(folder, recursive: true);
                 return;
             }
-            catch (DirectoryNotFoundException) when (attempt < 50)
-            {
-                // Part of it went while we walked it: look again.
-            }
             catch (IOException) when (attempt < 20)
             {
+                // Part of it went while we walked it (DirectoryNotFoundException), or a dying postgres
+                // still wrote into it: look again in a moment.
                 Thread.Sleep(100);
             }
         }
