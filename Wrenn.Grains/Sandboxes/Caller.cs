@@ -1,5 +1,7 @@
 namespace Wrenn.Grains.Sandboxes;
 
+[GenerateSerializer]
+[Alias("wrenn.Role")]
 public enum Role { Member, Admin }
 
 /// <summary>
@@ -7,25 +9,12 @@ public enum Role { Member, Admin }
 /// the platform takes it first and checks it: a sandbox or template of another team is NOT_FOUND.
 /// </summary>
 /// <param name="KeyId">The API key's id (null for the silo itself: reconciler, timeouts).</param>
-public sealed record Caller(string TeamId, string? KeyId, Role Role)
+[GenerateSerializer]
+[Alias("wrenn.Caller")]
+public sealed record Caller([Id(0)] string TeamId, [Id(1)] string? KeyId, [Id(2)] Role Role)
 {
     /// <summary>The silo acting on its own behalf; only internal paths use it.</summary>
     public static Caller System { get; } = new("system", null, Role.Admin);
 
     public bool IsSystem => TeamId == System.TeamId && KeyId is null;
-}
-
-/// <summary>Error codes callers act on (they map to GraphQL error codes).</summary>
-public static class ErrorCodes
-{
-    public const string NotFound = "NOT_FOUND";
-    public const string InvalidArgument = "INVALID_ARGUMENT";
-    public const string FailedPrecondition = "FAILED_PRECONDITION";
-    public const string ResourceExhausted = "RESOURCE_EXHAUSTED";
-    public const string AlreadyExists = "ALREADY_EXISTS";
-    public const string PermissionDenied = "PERMISSION_DENIED";
-    public const string Cancelled = "CANCELLED";
-    public const string DeadlineExceeded = "DEADLINE_EXCEEDED";
-    public const string Internal = "INTERNAL";
-    public const string Unavailable = "UNAVAILABLE";
 }

@@ -1,23 +1,29 @@
-using Wrenn.Grains.Runtime;
-
 namespace Wrenn.Grains.Sandboxes;
 
-public sealed record HostCapacity(int Vcpus, int MemoryMib, long DiskMib);
+[GenerateSerializer]
+[Alias("wrenn.HostCapacity")]
+public sealed record HostCapacity([Id(0)] int Vcpus, [Id(1)] int MemoryMib, [Id(2)] long DiskMib);
 
-public sealed record HostInfo(string Name, HostCapacity Capacity, HostCapacity Reserved, int Sandboxes, bool Live);
+[GenerateSerializer]
+[Alias("wrenn.HostInfo")]
+public sealed record HostInfo([Id(0)] string Name, [Id(1)] HostCapacity Capacity, [Id(2)] HostCapacity Reserved, [Id(3)] int Sandboxes, [Id(4)] bool Live);
 
-/// <summary>One per silo, keyed by the silo's name and pinned to it: the host's capacity and reservations.</summary>
-[GrainKind("host")]
-[Placement(PlacementKind.Pinned)]
+/// <summary>
+/// One per host, keyed by the host's name (<c>host-…</c>, the silo's name) and placed on that host's
+/// silo only: the host's capacity and its reservations.
+/// </summary>
+[Alias("wrenn.host")]
 public interface IHostSlotGrain : IGrainWithStringKey
 {
     /// <summary>Hosts are shared by every team: any caller may read them.</summary>
-    [Shared]
+    [Alias("get")]
     Task<HostInfo> GetAsync(Caller caller);
 
     /// <summary>Reserves room for a sandbox or fails with RESOURCE_EXHAUSTED naming what is short. The silo only.</summary>
+    [Alias("reserve")]
     Task ReserveAsync(Caller caller, string sandboxId, int vcpus, int memoryMib, long diskMib);
 
     /// <summary>The silo only.</summary>
+    [Alias("release")]
     Task ReleaseAsync(Caller caller, string sandboxId);
 }

@@ -1,4 +1,4 @@
-using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Errors;
 using Wrenn.GraphQL.Engine.Execution;
 
 namespace Wrenn.GraphQL.Schema;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.GraphQL.Backend;
 using Wrenn.GraphQL.Engine.Execution;
@@ -166,7 +167,7 @@ public static class WrennApiSchema
                 {
                     return await Call(c).Backend.Sandbox(c.Argument<string>("id")).GetAsync(Call(c).Caller);
                 }
-                catch (Wrenn.Grains.Runtime.GrainException e) when (e.Code == ErrorCodes.NotFound)
+                catch (Wrenn.Grains.Errors.GrainException e) when (e.Code == ErrorCodes.NotFound)
                 {
                     return null;
                 }
@@ -319,7 +320,7 @@ public static class WrennApiSchema
                     yield break;
                 next = events.Current;
             }
-            catch (Wrenn.Grains.Runtime.GrainException e)
+            catch (Wrenn.Grains.Errors.GrainException e)
             {
                 throw ApiErrors.From(e);
             }
@@ -360,7 +361,7 @@ public static class WrennApiSchema
                     ? [await call.Backend.Sandbox(id).GetAsync(call.Caller)]
                     : (await call.Backend.ListSandboxesAsync(call.Caller, null, null, 500, linked.Token)).Sandboxes;
             }
-            catch (Wrenn.Grains.Runtime.GrainException e)
+            catch (Wrenn.Grains.Errors.GrainException e)
             {
                 throw ApiErrors.From(e);
             }

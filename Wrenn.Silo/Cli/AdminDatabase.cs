@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Persistence.LocalPostgres;
 using Wrenn.Silo.Persistence.Migrations;
@@ -39,22 +40,16 @@ internal sealed class AdminDatabase : IAsyncDisposable
         var identity = Hosting.SiloIdentity.LoadOrCreate(dataDir);
         var options = new LocalPostgresOptions { Folder = Path.Combine(dataDir, "postgres"), SocketDir = Path.Combine("/run/wrenn", $"pg-{identity.OwnerPrefix}") };
         var running = File.Exists(Path.Combine(options.Folder, "data", "postmaster.pid"));
-        if (running && File.Exists(Path.Combine(options.Folder, "password")))
-        {
-            var connection = new NpgsqlConnectionStringBuilder
-            {
-                Host = options.SocketDir, Port = 5432, Username = options.Role, Database = options.Database,
-                Password = (await File.ReadAllTextAsync(Path.Combine(options.Folder, "password"), cancellationToken)).Trim(),
-            };
-            return await MigratedAsync(NpgsqlDataSource.Create(connection.ConnectionString), null, cancellationToken);
-        }
+        if (running)
+            return await MigratedAsync(NpgsqlDataSource.Create(LocalPostgres.ConnectionStringFor(options)), null, cancellationToken);
         var started = await LocalPostgres.StartAsync(options, NullLogger.Instance, cancellationToken);
         return await MigratedAsync(NpgsqlDataSource.Create(started.ConnectionString), started, cancellationToken);
     }
 
     private static async Task<AdminDatabase> MigratedAsync(NpgsqlDataSource dataSource, LocalPostgres? started, CancellationToken cancellationToken)
     {
-        await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).ApplyAsync(WrennSchema.Migrations, cancellationToken);
+        await OldRuntimeGuard.ThrowIfOldSiloActiveAsync(dataSource, cancellationToken);
+        await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).ApplyAsync([.. WrennSchema.Migrations, .. ClusterSchema.Migrations], cancellationToken);
         return new AdminDatabase(dataSource, started);
     }
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
-using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Sandboxes;
 
@@ -23,7 +23,8 @@ public sealed record SandboxRecord(
     SandboxVm? Vm,
     long Version,
     PausedSandboxVm? Paused = null,
-    TimeSpan? Remaining = null)
+    TimeSpan? Remaining = null,
+    DateTimeOffset? PausedAt = null)
 {
     public SandboxInfo ToInfo() => new(Id, TeamId, TemplateId, Host, State, Vcpus, MemoryMib, CreatedAt, Deadline, Metadata, Error);
 }
@@ -34,7 +35,7 @@ public sealed record SandboxRecord(
 /// </summary>
 public sealed class SandboxStore(NpgsqlDataSource dataSource)
 {
-    private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version, paused, remaining_ms";
+    private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version, paused, remaining_ms, paused_at";
 
     public async Task<SandboxRecord?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -42,6 +43,14 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = id });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    /// <summary>The host a sandbox lives on, or null when no sandbox has this id (placement asks).</summary>
+    public async Task<string?> HostOfAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT host FROM wrenn_sandboxes WHERE id = $1");
+        command.Parameters.Add(new() { Value = id });
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
     /// <summary>A team's sandboxes, newest first, after the cursor (a sandbox id), optionally in one state.</summary>
@@ -72,8 +81,8 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource)
     public async Task<SandboxRecord> InsertAsync(SandboxRecord record, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
-            INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, paused, remaining_ms, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1)
+            INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, paused, remaining_ms, paused_at, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)
             """);
         AddParameters(command, record);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -85,8 +94,8 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand("""
             UPDATE wrenn_sandboxes SET team_id = $2, template_id = $3, host = $4, state = $5, vcpus = $6, memory_mib = $7, created_at = $8,
-                deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, version = version + 1, updated_at = now()
-            WHERE id = $1 AND version = $15
+                deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, paused_at = $15, version = version + 1, updated_at = now()
+            WHERE id = $1 AND version = $16
             """);
         AddParameters(command, record);
         command.Parameters.Add(new() { Value = record.Version });
@@ -111,6 +120,7 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new() { Value = record.Vm is null ? DBNull.Value : JsonSerializer.Serialize(record.Vm, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
         command.Parameters.Add(new() { Value = record.Paused is null ? DBNull.Value : JsonSerializer.Serialize(record.Paused, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
         command.Parameters.Add(new() { Value = record.Remaining is { } r ? (long)r.TotalMilliseconds : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        command.Parameters.Add(new() { Value = (object?)record.PausedAt?.UtcDateTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
     }
 
     private static async Task<IReadOnlyList<SandboxRecord>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
@@ -132,5 +142,6 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource)
         reader.IsDBNull(11) ? null : JsonSerializer.Deserialize<SandboxVm>(reader.GetString(11), WrennJson.Options),
         reader.GetInt64(12),
         reader.IsDBNull(13) ? null : JsonSerializer.Deserialize<PausedSandboxVm>(reader.GetString(13), WrennJson.Options),
-        reader.IsDBNull(14) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(14)));
+        reader.IsDBNull(14) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(14)),
+        reader.IsDBNull(15) ? null : new DateTimeOffset(reader.GetDateTime(15), TimeSpan.Zero));
 }

@@ -75,7 +75,7 @@ public sealed class TemplateCatalog(NpgsqlDataSource dataSource)
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            throw new Wrenn.Grains.Runtime.GrainException(ErrorCodes.AlreadyExists, $"A template named '{name}' already exists{(teamId is null ? " among public templates" : " in your team")}; pick another name.");
+            throw new Wrenn.Grains.Errors.GrainException(Wrenn.Grains.Errors.ErrorCodes.AlreadyExists, $"A template named '{name}' already exists{(teamId is null ? " among public templates" : " in your team")}; pick another name.");
         }
     }
 

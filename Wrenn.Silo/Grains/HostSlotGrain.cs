@@ -1,14 +1,19 @@
 using Microsoft.Extensions.Options;
-using Wrenn.Grains.Runtime;
+using Orleans.Placement;
+using Orleans.Runtime;
+using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
-using Wrenn.Silo.Runtime.Grains;
-using Wrenn.Silo.Runtime.State;
+using Wrenn.Silo.Cluster;
+using Wrenn.Silo.Cluster.Placement;
+using Wrenn.Silo.Data;
 
 namespace Wrenn.Silo.Grains;
 
 /// <summary>How much a host offers (configuration <c>Wrenn:Capacity</c>).</summary>
 public sealed record CapacityOptions
 {
+    public const string Section = "Wrenn:Capacity";
+
     /// <summary>vCPUs are overcommitted up to cores × this.</summary>
     public int CpuOvercommit { get; init; } = 8;
 
@@ -26,25 +31,58 @@ public sealed record CapacityOptions
     public long? DiskMib { get; init; }
 }
 
-/// <summary>One per silo: the host's capacity and what sandboxes have reserved of it (durable).</summary>
-public sealed class HostSlotGrain(IOptions<CapacityOptions> options, HostFacts facts) : Grain, IHostSlotGrain
+public sealed class CapacityOptionsValidator : IValidateOptions<CapacityOptions>
 {
-    private IPersistentState<Reservations> _reservations = null!;
-
-    public sealed class Reservations
+    public ValidateOptionsResult Validate(string? name, CapacityOptions options)
     {
-        public Dictionary<string, HostCapacity> BySandbox { get; set; } = [];
+        var errors = new List<string>();
+        if (options.CpuOvercommit is < 1 or > 64)
+            errors.Add($"{CapacityOptions.Section}:CpuOvercommit must be between 1 and 64 (got {options.CpuOvercommit}).");
+        if (options.MemoryMarginMib < 0)
+            errors.Add($"{CapacityOptions.Section}:MemoryMarginMib cannot be negative (got {options.MemoryMarginMib}).");
+        if (options.DiskPerSandboxMib <= 0)
+            errors.Add($"{CapacityOptions.Section}:DiskPerSandboxMib must be positive (got {options.DiskPerSandboxMib}).");
+        if (options.Vcpus is <= 0)
+            errors.Add($"{CapacityOptions.Section}:Vcpus must be positive when set (got {options.Vcpus}).");
+        if (options.MemoryMib is <= 0)
+            errors.Add($"{CapacityOptions.Section}:MemoryMib must be positive when set (got {options.MemoryMib}).");
+        if (options.DiskMib is <= 0)
+            errors.Add($"{CapacityOptions.Section}:DiskMib must be positive when set (got {options.DiskMib}).");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+}
+
+/// <summary>
+/// One per host, on that host's silo: its capacity and what sandboxes have reserved of it, kept in
+/// Orleans grain storage. The first activation on a database that has no reservations stored yet
+/// (a fresh one, or one written by the old runtime) rebuilds them from the sandboxes the host runs.
+/// </summary>
+[GrainType(GrainTypes.Host)]
+[HostAffinePlacement]
+[Immovable]
+public sealed class HostSlotGrain(
+    [PersistentState("reservations", StorageNames.Wrenn)] IPersistentState<HostReservations> reservations,
+    SandboxStore sandboxes,
+    IOptions<CapacityOptions> options,
+    HostFacts facts) : Grain, IHostSlotGrain
+{
+    private string Name => this.GetPrimaryKeyString();
 
     private HostCapacity Capacity => new(
         options.Value.Vcpus ?? Environment.ProcessorCount * options.Value.CpuOvercommit,
         options.Value.MemoryMib ?? Math.Max(0, facts.MemoryMib - options.Value.MemoryMarginMib),
         options.Value.DiskMib ?? facts.FreeDiskMib);
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken) =>
-        _reservations = await Context.GetStateAsync<Reservations>("reservations", cancellationToken);
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (reservations.RecordExists)
+            return;
+        foreach (var sandbox in await sandboxes.OnHostAsync(Name, [SandboxState.Creating, SandboxState.Running], cancellationToken))
+            reservations.State.BySandbox[sandbox.Id] = new HostCapacity(sandbox.Vcpus, sandbox.MemoryMib, options.Value.DiskPerSandboxMib);
+        await reservations.WriteStateAsync(cancellationToken);
+    }
 
-    public Task<HostInfo> GetAsync(Caller caller) => Task.FromResult(new HostInfo(Context.Id.Key, Capacity, Reserved(), _reservations.State.BySandbox.Count, Live: true));
+    public Task<HostInfo> GetAsync(Caller caller) => Task.FromResult(new HostInfo(Name, Capacity, Reserved(), reservations.State.BySandbox.Count, Live: true));
 
     private static void RequireSilo(Caller caller)
     {
@@ -53,14 +91,14 @@ public sealed class HostSlotGrain(IOptions<CapacityOptions> options, HostFacts f
     }
 
     private HostCapacity Reserved() => new(
-        _reservations.State.BySandbox.Values.Sum(r => r.Vcpus),
-        _reservations.State.BySandbox.Values.Sum(r => r.MemoryMib),
-        _reservations.State.BySandbox.Values.Sum(r => r.DiskMib));
+        reservations.State.BySandbox.Values.Sum(r => r.Vcpus),
+        reservations.State.BySandbox.Values.Sum(r => r.MemoryMib),
+        reservations.State.BySandbox.Values.Sum(r => r.DiskMib));
 
     public async Task ReserveAsync(Caller caller, string sandboxId, int vcpus, int memoryMib, long diskMib)
     {
         RequireSilo(caller);
-        if (_reservations.State.BySandbox.ContainsKey(sandboxId))
+        if (reservations.State.BySandbox.ContainsKey(sandboxId))
             return;
         var capacity = Capacity;
         var reserved = Reserved();
@@ -72,17 +110,26 @@ public sealed class HostSlotGrain(IOptions<CapacityOptions> options, HostFacts f
         if (reserved.DiskMib + diskMib > capacity.DiskMib)
             shortOf.Add($"{diskMib} MiB of disk asked, {capacity.DiskMib - reserved.DiskMib} MiB free");
         if (shortOf.Count > 0)
-            throw new GrainException(ErrorCodes.ResourceExhausted, $"Host {Context.Id.Key} cannot fit the sandbox: {string.Join("; ", shortOf)}. Destroy sandboxes or add hosts.");
-        _reservations.State.BySandbox[sandboxId] = new HostCapacity(vcpus, memoryMib, diskMib);
-        await _reservations.WriteAsync(CancellationToken.None);
+            throw new GrainException(ErrorCodes.ResourceExhausted, $"Host {Name} cannot fit the sandbox: {string.Join("; ", shortOf)}. Destroy sandboxes or add hosts.");
+        reservations.State.BySandbox[sandboxId] = new HostCapacity(vcpus, memoryMib, diskMib);
+        await reservations.WriteStateAsync();
     }
 
     public async Task ReleaseAsync(Caller caller, string sandboxId)
     {
         RequireSilo(caller);
-        if (_reservations.State.BySandbox.Remove(sandboxId))
-            await _reservations.WriteAsync(CancellationToken.None);
+        if (reservations.State.BySandbox.Remove(sandboxId))
+            await reservations.WriteStateAsync();
     }
+}
+
+/// <summary>A host's reservations as stored (Orleans grain storage; the ids are the stored format).</summary>
+[GenerateSerializer]
+[Alias("wrenn.HostReservations")]
+public sealed class HostReservations
+{
+    [Id(0)]
+    public Dictionary<string, HostCapacity> BySandbox { get; set; } = [];
 }
 
 /// <summary>What the machine has, measured once.</summary>

@@ -1,13 +1,17 @@
-using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Data;
-using Wrenn.Silo.Runtime.Grains;
 
 namespace Wrenn.Silo.Grains;
 
 /// <summary>A template: visible to its team (or to all when public); deleting one in use is refused.</summary>
-public sealed class TemplateGrain(TemplateCatalog catalog, AuditLog audit) : Grain, ITemplateGrain
+[GrainType(GrainTypes.Template)]
+[Orleans.Placement.PreferLocalPlacement]
+public sealed class TemplateGrain(TemplateCatalog catalog, Orleans.Runtime.ILocalSiloDetails silo) : Grain, ITemplateGrain
 {
+    private string Id => this.GetPrimaryKeyString();
+
     public async Task<TemplateInfo> GetAsync(Caller caller)
     {
         var row = await VisibleRowAsync(caller);
@@ -24,20 +28,19 @@ public sealed class TemplateGrain(TemplateCatalog catalog, AuditLog audit) : Gra
         if (users > 0)
             throw new GrainException(ErrorCodes.FailedPrecondition, $"Template '{row.Name}' is used by {users} sandbox(es) or template(s) made from them; destroy or delete those first.");
         await catalog.MarkDeletedAsync(row.Id, CancellationToken.None);
-        // A snapshot template's files (frozen disk, memory, device state) live on its host.
-        if (row.Source.SnapshotDir is { } files && row.Source.Host == Context.SiloName && System.IO.Directory.Exists(files))
-            System.IO.Directory.Delete(files, recursive: true);
-        await audit.RecordAsync(caller, "template.delete", row.Id);
-        Context.DeactivateOnIdle();
+        // A snapshot template's files (frozen disk, memory, device state) live on its host; elsewhere the host's reconciler removes them.
+        if (row.Source.SnapshotDir is { } files && row.Source.Host == silo.Name && Directory.Exists(files))
+            Directory.Delete(files, recursive: true);
+        this.DeactivateOnIdle();
     }
 
     private async Task<TemplateRow> VisibleRowAsync(Caller caller)
     {
-        var row = await catalog.GetAsync(Context.Id.Key, CancellationToken.None);
+        var row = await catalog.GetAsync(Id, CancellationToken.None);
         if (row is null || !(row.IsPublic || row.TeamId == caller.TeamId || caller.IsSystem))
         {
-            Context.DeactivateOnIdle();
-            throw new GrainException(ErrorCodes.NotFound, $"No template {Context.Id.Key} in your team.");
+            this.DeactivateOnIdle();
+            throw new GrainException(ErrorCodes.NotFound, $"No template {Id} in your team.");
         }
         return row;
     }

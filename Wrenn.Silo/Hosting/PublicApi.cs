@@ -1,16 +1,26 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
 using Wrenn.GraphQL;
 
 namespace Wrenn.Silo.Hosting;
 
-/// <summary>The silo's public HTTP surface: GraphQL (HTTP and WebSocket), file transfer, the web console, health.</summary>
+/// <summary>The silo's public HTTP surface: GraphQL (HTTP and WebSocket), file transfer, the web console, health, and the Orleans dashboard for admins.</summary>
 public static class PublicApi
 {
-    public static void Map(WebApplication app, WrennSiloHost host, TimeSpan? webSocketInitTimeout = null)
+    public const string DashboardPath = "/dashboard";
+
+    public static void Map(WebApplication app)
     {
-        app.MapGet("/healthz", () => Results.Text($"ok {host.Silo.Name} incarnation {host.Silo.Incarnation}\n"));
+        var api = app.Services.GetRequiredService<IOptions<ApiOptions>>().Value;
+        var identity = app.Services.GetRequiredService<SiloIdentity>();
+        app.MapGet("/healthz", () => Results.Text($"ok {identity.SiloName}\n"));
         app.MapGet("/", () => Results.Redirect("/ui"));
-        app.MapWrennApi(new SiloApiBackend(host), webSocketInitTimeout);
+        var backend = ActivatorUtilities.CreateInstance<SiloApiBackend>(app.Services);
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(DashboardPath), dashboard => dashboard.UseMiddleware<DashboardAccess>(backend));
+        app.MapWrennApi(backend, api.WebSocketInitTimeout);
+        app.MapOrleansDashboard(routePrefix: DashboardPath);
     }
 }

@@ -1,64 +1,63 @@
-using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.GraphQL.Backend;
+using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Data;
-using Wrenn.Silo.Runtime.Cluster;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Hosting;
 
 /// <summary>The silo's side of the API: what the GraphQL layer needs beyond the grain interfaces.</summary>
-internal sealed class SiloApiBackend(WrennSiloHost host) : IWrennBackend
+internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, SandboxService sandboxes, IGrainFactory grains, ClusterHosts hosts, AuditLog audit) : IWrennBackend
 {
-    public Task<Caller?> AuthenticateAsync(string apiKey, CancellationToken cancellationToken) => host.Teams.AuthenticateAsync(apiKey, cancellationToken);
+    public Task<Caller?> AuthenticateAsync(string apiKey, CancellationToken cancellationToken) => teams.AuthenticateAsync(apiKey, cancellationToken);
 
     public Task<SandboxInfo> CreateSandboxAsync(Caller caller, NewSandboxRequest request, CancellationToken cancellationToken) =>
-        host.Sandboxes.CreateAsync(caller, new NewSandbox(request.Template, request.Vcpus, request.MemoryMib, request.TimeoutSeconds, request.Metadata), cancellationToken);
+        sandboxes.CreateAsync(caller, new NewSandbox(request.Template, request.Vcpus, request.MemoryMib, request.TimeoutSeconds, request.Metadata), cancellationToken);
 
-    public ISandboxGrain Sandbox(string id) => host.Sandboxes.Sandbox(id);
+    public ISandboxGrain Sandbox(string id) => sandboxes.Sandbox(id);
 
     public async Task<SandboxPage> ListSandboxesAsync(Caller caller, SandboxState? state, string? after, int first, CancellationToken cancellationToken)
     {
         if (first is < 1 or > 500)
             throw new GrainException(ErrorCodes.InvalidArgument, $"first must be between 1 and 500 (got {first}).");
-        var rows = await host.Sandboxes.ListAsync(caller, state, after, first + 1, cancellationToken);
+        var rows = await sandboxes.ListAsync(caller, state, after, first + 1, cancellationToken);
         return new SandboxPage(rows.Take(first).Select(r => r.ToInfo()).ToList(), rows.Count > first);
     }
 
     public async Task<IReadOnlyList<TemplateInfo>> TemplatesAsync(Caller caller, CancellationToken cancellationToken) =>
-        await Task.WhenAll((await host.Templates.ListAsync(caller, cancellationToken)).Select(t => host.Silo.Grains.Get<ITemplateGrain>(t.Id).GetAsync(caller)));
+        await Task.WhenAll((await templates.ListAsync(caller, cancellationToken)).Select(t => grains.GetGrain<ITemplateGrain>(t.Id).GetAsync(caller)));
 
     public async Task<TemplateInfo?> TemplateAsync(Caller caller, string nameOrId, CancellationToken cancellationToken) =>
-        await host.Templates.ResolveAsync(caller, nameOrId, cancellationToken) is { } row ? await host.Silo.Grains.Get<ITemplateGrain>(row.Id).GetAsync(caller) : null;
+        await templates.ResolveAsync(caller, nameOrId, cancellationToken) is { } row ? await grains.GetGrain<ITemplateGrain>(row.Id).GetAsync(caller) : null;
 
     public async Task DeleteTemplateAsync(Caller caller, string name, CancellationToken cancellationToken)
     {
-        var row = await host.Templates.ResolveAsync(caller, name, cancellationToken)
+        var row = await templates.ResolveAsync(caller, name, cancellationToken)
             ?? throw new GrainException(ErrorCodes.NotFound, $"No template named '{name}' in your team.");
-        await host.Silo.Grains.Get<ITemplateGrain>(row.Id).DeleteAsync(caller);
+        await grains.GetGrain<ITemplateGrain>(row.Id).DeleteAsync(caller);
     }
 
     public async Task<IReadOnlyList<HostInfo>> HostsAsync(Caller caller, CancellationToken cancellationToken)
     {
-        var live = host.Silo.Cluster.Where(s => s.Status == SiloStatus.Active).Select(s => s.Name).Distinct();
-        var hosts = new List<HostInfo>();
-        foreach (var name in live)
+        var found = new List<HostInfo>();
+        foreach (var name in hosts.Live())
         {
             try
             {
-                hosts.Add(await host.Silo.Grains.Get<IHostSlotGrain>(name, name).GetAsync(caller));
+                found.Add(await grains.GetGrain<IHostSlotGrain>(name).GetAsync(caller));
             }
             catch (GrainException)
             {
-                hosts.Add(new HostInfo(name, new HostCapacity(0, 0, 0), new HostCapacity(0, 0, 0), 0, Live: false));
+                found.Add(new HostInfo(name, new HostCapacity(0, 0, 0), new HostCapacity(0, 0, 0), 0, Live: false));
             }
         }
-        return hosts;
+        return found;
     }
 
     public async Task<TeamInfo> TeamAsync(Caller caller, CancellationToken cancellationToken)
     {
-        var team = await host.Teams.FindTeamAsync(caller.TeamId, cancellationToken) ?? throw new GrainException(ErrorCodes.NotFound, "Your team no longer exists.");
+        var team = await teams.FindTeamAsync(caller.TeamId, cancellationToken) ?? throw new GrainException(ErrorCodes.NotFound, "Your team no longer exists.");
         return new TeamInfo(team.Id, team.Name, team.CreatedAt);
     }
 
@@ -67,8 +66,8 @@ internal sealed class SiloApiBackend(WrennSiloHost host) : IWrennBackend
         RequireAdmin(caller);
         try
         {
-            var team = await host.Teams.CreateTeamAsync(name, cancellationToken);
-            await host.Audit.RecordAsync(caller, "team.create", team.Id, new { team.Name }, cancellationToken);
+            var team = await teams.CreateTeamAsync(name, cancellationToken);
+            await audit.RecordAsync(caller, "team.create", team.Id, new { team.Name }, cancellationToken);
             return new TeamInfo(team.Id, team.Name, team.CreatedAt);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
@@ -80,18 +79,18 @@ internal sealed class SiloApiBackend(WrennSiloHost host) : IWrennBackend
     public async Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken)
     {
         RequireAdmin(caller);
-        var found = await host.Teams.FindTeamAsync(team, cancellationToken) ?? throw new GrainException(ErrorCodes.NotFound, $"No team '{team}'.");
-        var key = await host.Teams.CreateKeyAsync(found.Id, admin ? Role.Admin : Role.Member, cancellationToken);
-        await host.Audit.RecordAsync(caller, "key.create", key.Info.Id, new { team = found.Name, admin }, cancellationToken);
+        var found = await teams.FindTeamAsync(team, cancellationToken) ?? throw new GrainException(ErrorCodes.NotFound, $"No team '{team}'.");
+        var key = await teams.CreateKeyAsync(found.Id, admin ? Role.Admin : Role.Member, cancellationToken);
+        await audit.RecordAsync(caller, "key.create", key.Info.Id, new { team = found.Name, admin }, cancellationToken);
         return new NewApiKeyInfo(key.Info.Id, found.Id, admin, key.Secret);
     }
 
     public async Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken)
     {
         RequireAdmin(caller);
-        var revoked = await host.Teams.RevokeKeyAsync(keyId, cancellationToken);
+        var revoked = await teams.RevokeKeyAsync(keyId, cancellationToken);
         if (revoked)
-            await host.Audit.RecordAsync(caller, "key.revoke", keyId, null, cancellationToken);
+            await audit.RecordAsync(caller, "key.revoke", keyId, null, cancellationToken);
         return revoked;
     }
 

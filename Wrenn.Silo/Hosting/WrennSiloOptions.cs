@@ -1,6 +1,5 @@
-using System.Net;
 using Microsoft.Extensions.Configuration;
-using Wrenn.Silo.Runtime.Cluster;
+using Microsoft.Extensions.Logging;
 
 namespace Wrenn.Silo.Hosting;
 
@@ -17,7 +16,13 @@ public enum OnExit
     Pause,
 }
 
-/// <summary>One Wrenn silo: where its state lives, which database, which image.</summary>
+/// <summary>
+/// One Wrenn silo as the command line or a test starts it: where its state lives, which database,
+/// which image. Everything else is configuration (<c>appsettings.json</c> in the data folder,
+/// <c>WRENN__…</c> environment variables, then <see cref="Configuration"/>), bound per concern
+/// (<c>Wrenn:Api</c>, <c>Wrenn:Cluster</c>, <c>Wrenn:Capacity</c>, <c>Wrenn:Sandboxes</c>,
+/// <c>Wrenn:Reconciler</c>, <c>Wrenn:Plugins</c>) and validated at start.
+/// </summary>
 public sealed record WrennSiloOptions
 {
     /// <summary>Durable state: the local PostgreSQL, disks, snapshots, the silo's identity.</summary>
@@ -32,22 +37,16 @@ public sealed record WrennSiloOptions
     /// <summary>Overrides the owner prefix stored in the data folder (tests use their own).</summary>
     public string? OwnerPrefix { get; init; }
 
-    /// <summary>Overrides the silo name stored in the data folder.</summary>
+    /// <summary>Overrides the host (silo) name stored in the data folder.</summary>
     public string? SiloName { get; init; }
-
-    public IPAddress InternalAddress { get; init; } = IPAddress.Loopback;
-
-    /// <summary>The silo-to-silo endpoint's port; 0 picks a free one.</summary>
-    public int InternalPort { get; init; }
-
-    public MembershipOptions Membership { get; init; } = new();
-
-    public TimeSpan ReconcileEvery { get; init; } = TimeSpan.FromMinutes(1);
 
     public OnExit OnExit { get; init; } = OnExit.Keep;
 
-    /// <summary>Plugin choice (<c>Wrenn:Plugins:Vmm</c> …), plugin settings (<c>Wrenn:Plugins:{name}</c>), extra plugin folders (<c>Wrenn:Plugins:Paths</c>).</summary>
+    /// <summary>Settings that win over the file and the environment (the command line's flags, a test's).</summary>
     public IConfiguration Configuration { get; init; } = new ConfigurationBuilder().Build();
+
+    /// <summary>Where logs go; none when null (tests).</summary>
+    public Action<ILoggingBuilder>? Logging { get; init; }
 
     /// <summary>
     /// Boot the base image once at start and freeze it, so that creates of the base's default size

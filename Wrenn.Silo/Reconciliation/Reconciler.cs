@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
-using Wrenn.Grains.Runtime;
+using Wrenn.Abstractions.Plugins;
+using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Sandboxes;
 
@@ -15,22 +17,24 @@ public sealed record ReconcileReport(int Adopted, int Lost, IReadOnlyList<string
 /// lost and frees what it held), and host objects with this silo's owner prefix that no record
 /// claims are removed.
 /// </summary>
-public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templates, SandboxVms vms, IGrainFactory grains, string host, string dataDir, ILogger<Reconciler> logger)
+public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templates, SandboxVms vms, IGrainFactory grains, ClusterHosts hosts, PluginHost plugins, ILogger<Reconciler> logger)
 {
     /// <summary>A template folder younger than this may belong to a template being made right now.</summary>
     private static readonly TimeSpan TemplateGrace = TimeSpan.FromMinutes(10);
 
     private static readonly SandboxState[] Live = [SandboxState.Creating, SandboxState.Running, SandboxState.Paused];
 
+    private string Host => hosts.Local;
+
     public async Task<ReconcileReport> RunOnceAsync(CancellationToken cancellationToken)
     {
         var adopted = 0;
         var lost = 0;
-        foreach (var record in await store.OnHostAsync(host, Live, cancellationToken))
+        foreach (var record in await store.OnHostAsync(Host, Live, cancellationToken))
         {
             try
             {
-                var info = await grains.Get<ISandboxGrain>(record.Id).GetAsync(Caller.System);
+                var info = await grains.GetGrain<ISandboxGrain>(record.Id).GetAsync(Caller.System);
                 if (info.State == SandboxState.Running)
                     adopted++;
                 else if (info.State is SandboxState.Lost or SandboxState.Failed)
@@ -41,7 +45,7 @@ public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templ
                 LogCheckFailed(e, record.Id);
             }
         }
-        var keep = (await store.OnHostAsync(host, Live, cancellationToken)).Select(r => r.Id).ToHashSet();
+        var keep = (await store.OnHostAsync(Host, Live, cancellationToken)).Select(r => r.Id).ToHashSet();
         var removed = (await vms.RemoveOrphansAsync(keep.Contains, cancellationToken)).ToList();
         removed.AddRange(await RemoveUnusedTemplateFilesAsync(cancellationToken));
         LogReconciled(adopted, lost, removed.Count);
@@ -51,10 +55,10 @@ public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templ
     /// <summary>Snapshot-template folders on this host that no live template refers to.</summary>
     private async Task<IReadOnlyList<string>> RemoveUnusedTemplateFilesAsync(CancellationToken cancellationToken)
     {
-        var folder = Path.Combine(dataDir, "templates");
+        var folder = Path.Combine(plugins.DataDir, "templates");
         if (!Directory.Exists(folder))
             return [];
-        var kept = (await templates.SnapshotDirsOnAsync(host, cancellationToken)).Select(Path.GetFullPath).ToHashSet();
+        var kept = (await templates.SnapshotDirsOnAsync(Host, cancellationToken)).Select(Path.GetFullPath).ToHashSet();
         var removed = new List<string>();
         foreach (var dir in Directory.EnumerateDirectories(folder))
         {

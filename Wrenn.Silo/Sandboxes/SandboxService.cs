@@ -1,6 +1,8 @@
+using Wrenn.Grains.Errors;
 using Wrenn.Grains.Ids;
-using Wrenn.Grains.Runtime;
 using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Cluster;
+using Wrenn.Silo.Cluster.Placement;
 using Wrenn.Silo.Data;
 
 namespace Wrenn.Silo.Sandboxes;
@@ -13,7 +15,7 @@ public sealed record NewSandbox(string Template, int Vcpus = 0, int MemoryMib = 
 /// with room — this one first, then the others), finding and listing. Everything else is a call on
 /// the sandbox's grain.
 /// </summary>
-public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templates, SandboxStore store, Func<IReadOnlyList<string>> liveHosts, string localHost)
+public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templates, SandboxStore store, ClusterHosts hosts)
 {
     public const long DiskPerSandboxMib = 2048;
 
@@ -37,13 +39,21 @@ public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templat
         var host = await ReserveAsync(id, vcpus, memory, template.Kind == TemplateKind.Snapshot ? template.Source.Host : null, cancellationToken);
         try
         {
-            return await grains.Get<ISandboxGrain>(id, host)
-                .CreateAsync(caller, new CreateSandbox(template.Id, vcpus, memory, request.TimeoutSeconds, request.Metadata), cancellationToken);
+            using (GrainHosts.OnHost(host))
+                return await grains.GetGrain<ISandboxGrain>(id)
+                    .CreateAsync(caller, new CreateSandbox(template.Id, vcpus, memory, request.TimeoutSeconds, request.Metadata), cancellationToken);
         }
-        catch (GrainException e) when (e.Code is ErrorCodes.Unavailable or "LOST")
+        catch (GrainException e) when (e.Code is ErrorCodes.Unavailable)
         {
-            // The create never ran on the host: give its room back.
-            await grains.Get<IHostSlotGrain>(host, host).ReleaseAsync(Caller.System, id);
+            // The create never ran on the host: give its room back (if the host can be reached at all).
+            try
+            {
+                await grains.GetGrain<IHostSlotGrain>(host).ReleaseAsync(Caller.System, id);
+            }
+            catch (GrainException)
+            {
+                // Unreachable too: the host rebuilds nothing for a sandbox without a record, so its reservation goes when it does.
+            }
             throw;
         }
     }
@@ -51,18 +61,18 @@ public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templat
     /// <summary>Reserves room on this host if it fits, else on another live host; RESOURCE_EXHAUSTED when none has room.</summary>
     private async Task<string> ReserveAsync(string sandboxId, int vcpus, int memoryMib, string? onlyHost, CancellationToken cancellationToken)
     {
-        IEnumerable<string> others = onlyHost is not null ? [] : liveHosts().Where(h => h != localHost).OrderBy(_ => Random.Shared.Next());
-        var first = onlyHost ?? localHost;
+        IEnumerable<string> others = onlyHost is not null ? [] : hosts.Live().Where(h => h != hosts.Local).OrderBy(_ => Random.Shared.Next());
+        var first = onlyHost ?? hosts.Local;
         GrainException? last = null;
         foreach (var host in others.Prepend(first))
         {
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                await grains.Get<IHostSlotGrain>(host, host).ReserveAsync(Caller.System, sandboxId, vcpus, memoryMib, DiskPerSandboxMib);
+                await grains.GetGrain<IHostSlotGrain>(host).ReserveAsync(Caller.System, sandboxId, vcpus, memoryMib, DiskPerSandboxMib);
                 return host;
             }
-            catch (GrainException e) when (e.Code is ErrorCodes.ResourceExhausted or ErrorCodes.Unavailable or "LOST")
+            catch (GrainException e) when (e.Code is ErrorCodes.ResourceExhausted or ErrorCodes.Unavailable)
             {
                 last = e;
             }
@@ -73,7 +83,7 @@ public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templat
     /// <summary>The sandbox's grain, if the id is a sandbox id (anything else names no sandbox).</summary>
     public ISandboxGrain Sandbox(string id) =>
         SandboxId.TryParse(id, null, out var parsed)
-            ? grains.Get<ISandboxGrain>(parsed.ToString())
+            ? grains.GetGrain<ISandboxGrain>(parsed.ToString())
             : throw new GrainException(ErrorCodes.NotFound, $"'{id}' is not a sandbox id (sb- followed by a UUID).");
 
     public Task<IReadOnlyList<SandboxRecord>> ListAsync(Caller caller, SandboxState? state, string? after, int first, CancellationToken cancellationToken) =>

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
@@ -38,14 +39,9 @@ internal static class ApiBench
             OwnerPrefix = owner,
             SiloName = $"{owner}-silo",
             OnExit = OnExit.Destroy,
-        }, NullLoggerFactory.Instance, CancellationToken.None);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        PublicApi.Map(app, host);
-        await app.StartAsync();
-        var baseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+            Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Api:Port"] = "0" }).Build(),
+        }, CancellationToken.None);
+        var baseAddress = host.ApiAddress;
         using var http = new HttpClient { BaseAddress = baseAddress };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.FirstAdminKey);
         var admin = (await host.Teams.AuthenticateAsync(host.FirstAdminKey!, CancellationToken.None))!;
@@ -88,7 +84,6 @@ internal static class ApiBench
         }
         finally
         {
-            await app.StopAsync();
             await host.DisposeAsync();
             foreach (var dir in new[] { dataDir, $"/run/wrenn/{owner}" })
             {

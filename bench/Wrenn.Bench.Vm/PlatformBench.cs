@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -28,7 +29,8 @@ internal static class PlatformBench
             OwnerPrefix = owner,
             SiloName = $"{owner}-silo",
             OnExit = OnExit.Destroy,
-        }, NullLoggerFactory.Instance, CancellationToken.None);
+            Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Api:Port"] = "0" }).Build(),
+        }, CancellationToken.None);
         var admin = (await host.Teams.AuthenticateAsync(host.FirstAdminKey!, CancellationToken.None))!;
         var raw = LocalPlugins.Create(new PluginHost(owner, dataDir, $"/run/wrenn/{owner}", "/run/wrenn", "/var/cache/wrenn"), NullLoggerFactory.Instance)
             .WithSnapshots(NullLoggerFactory.Instance);

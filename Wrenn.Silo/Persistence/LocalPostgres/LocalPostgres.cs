@@ -23,30 +23,55 @@ public sealed partial class LocalPostgres : IAsyncDisposable
     private readonly ManualResetEventSlim _stopOwnerThread = new();
     private Process? _server;
 
-    private LocalPostgres(LocalPostgresOptions options, ILogger logger, string password)
+    private LocalPostgres(LocalPostgresOptions options, ILogger logger)
     {
         _options = options;
         _logger = logger;
-        ConnectionString = new NpgsqlConnectionStringBuilder
-        {
-            Host = options.SocketDir,
-            Port = Port,
-            Username = options.Role,
-            Password = password,
-            Database = options.Database,
-            MaxPoolSize = 50,
-        }.ConnectionString;
+        ConnectionString = ConnectionStringFor(options);
     }
 
     /// <summary>Connects as Wrenn's role to Wrenn's database over the Unix socket.</summary>
     public string ConnectionString { get; }
 
+    /// <summary>
+    /// How to connect to the server these options describe, known before it starts (so that a
+    /// silo's services can be composed first): the socket, the role and its password, which is
+    /// made on the very first call and kept beside the cluster.
+    /// </summary>
+    public static string ConnectionStringFor(LocalPostgresOptions options) => new NpgsqlConnectionStringBuilder
+    {
+        Host = options.SocketDir,
+        Port = Port,
+        Username = options.Role,
+        Password = Password(options),
+        Database = options.Database,
+        MaxPoolSize = 50,
+    }.ConnectionString;
+
+    /// <summary>The role's password: read from the folder, or made once for a cluster that does not exist yet.</summary>
+    private static string Password(LocalPostgresOptions options)
+    {
+        var passwordFile = Path.Combine(options.Folder, "password");
+        if (File.Exists(passwordFile))
+            return File.ReadAllText(passwordFile).Trim();
+        var dataDir = Path.Combine(options.Folder, "data");
+        if (File.Exists(Path.Combine(dataDir, "PG_VERSION")))
+            throw new LocalPostgresException($"{dataDir} holds a PostgreSQL cluster but {passwordFile} is missing; restore the file or remove the folder to start afresh.");
+        Directory.CreateDirectory(options.Folder);
+        var password = RandomNumberGenerator.GetHexString(40, lowercase: true);
+        var partial = passwordFile + ".partial";
+        File.WriteAllText(partial, password);
+        File.SetUnixFileMode(partial, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Move(partial, passwordFile, overwrite: false);
+        return password;
+    }
+
     private string DataDir => Path.Combine(_options.Folder, "data");
 
     public static async Task<LocalPostgres> StartAsync(LocalPostgresOptions options, ILogger logger, CancellationToken cancellationToken)
     {
-        var password = await PrepareAsync(options, logger, cancellationToken);
-        var server = new LocalPostgres(options, logger, password);
+        await PrepareAsync(options, logger, cancellationToken);
+        var server = new LocalPostgres(options, logger);
         try
         {
             server.Launch();
@@ -60,8 +85,8 @@ public sealed partial class LocalPostgres : IAsyncDisposable
         }
     }
 
-    /// <summary>Creates the folders and, the first time, the cluster; returns the role's password.</summary>
-    private static async Task<string> PrepareAsync(LocalPostgresOptions options, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>Creates the folders and, the first time, the cluster with the role's password.</summary>
+    private static async Task PrepareAsync(LocalPostgresOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         var (uid, gid) = OsUsers.Lookup(options.OsUser);
         Directory.CreateDirectory(options.Folder);
@@ -71,14 +96,10 @@ public sealed partial class LocalPostgres : IAsyncDisposable
         File.SetUnixFileMode(options.SocketDir, (UnixFileMode)0b111_101_101);
         OsUsers.Chown(options.SocketDir, uid, gid);
 
-        var passwordFile = Path.Combine(options.Folder, "password");
+        var password = Password(options);
         var dataDir = Path.Combine(options.Folder, "data");
         if (File.Exists(Path.Combine(dataDir, "PG_VERSION")))
-        {
-            if (!File.Exists(passwordFile))
-                throw new LocalPostgresException($"{dataDir} holds a PostgreSQL cluster but {passwordFile} is missing; restore the file or remove the folder to start afresh.");
-            return (await File.ReadAllTextAsync(passwordFile, cancellationToken)).Trim();
-        }
+            return;
 
         LogInitialising(logger, dataDir);
         if (Directory.Exists(dataDir))
@@ -87,7 +108,6 @@ public sealed partial class LocalPostgres : IAsyncDisposable
         OsUsers.Chown(dataDir, uid, gid);
         File.SetUnixFileMode(dataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        var password = RandomNumberGenerator.GetHexString(40, lowercase: true);
         // initdb reads the password from a file the postgres user can read; it lives only for initdb.
         var initPasswordFile = Path.Combine(dataDir, "..", $".initdb-password-{Environment.ProcessId}");
         await File.WriteAllTextAsync(initPasswordFile, password, cancellationToken);
@@ -105,10 +125,6 @@ public sealed partial class LocalPostgres : IAsyncDisposable
         {
             File.Delete(initPasswordFile);
         }
-
-        await File.WriteAllTextAsync(passwordFile, password, cancellationToken);
-        File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        return password;
     }
 
     private void Launch()

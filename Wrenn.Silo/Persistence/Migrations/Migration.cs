@@ -14,8 +14,10 @@ public sealed partial record Migration(string Module, int Version, string Name, 
     public string Checksum => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Sql.ReplaceLineEndings("\n"))));
 
     /// <summary>
-    /// Reads a module's migrations from embedded resources named <c>…V0001__what_it_does.sql</c>
-    /// (embed them with <c>&lt;EmbeddedResource Include="Migrations/*.sql" /&gt;</c>).
+    /// Reads a module's migrations from embedded resources named
+    /// <c>migrations/{module}/V0001__what_it_does.sql</c> (embed them with
+    /// <c>&lt;EmbeddedResource Include="Migrations/*.sql" LogicalName="migrations/{module}/%(Filename)%(Extension)" /&gt;</c>),
+    /// so that one assembly can carry the migrations of several modules.
     /// </summary>
     public static IReadOnlyList<Migration> FromEmbeddedResources(Assembly assembly, string module)
     {
@@ -23,7 +25,7 @@ public sealed partial record Migration(string Module, int Version, string Name, 
         foreach (var resource in assembly.GetManifestResourceNames())
         {
             var match = ResourceName().Match(resource);
-            if (!match.Success)
+            if (!match.Success || match.Groups["module"].Value != module)
                 continue;
             using var stream = assembly.GetManifestResourceStream(resource)!;
             using var reader = new StreamReader(stream, Encoding.UTF8);
@@ -35,6 +37,6 @@ public sealed partial record Migration(string Module, int Version, string Name, 
         return found.OrderBy(m => m.Version).ToList();
     }
 
-    [GeneratedRegex(@"V(?<version>\d+)__(?<name>[A-Za-z0-9_]+)\.sql$")]
+    [GeneratedRegex(@"^migrations/(?<module>[a-z0-9_-]+)/V(?<version>\d+)__(?<name>[A-Za-z0-9_]+)\.sql$")]
     private static partial Regex ResourceName();
 }

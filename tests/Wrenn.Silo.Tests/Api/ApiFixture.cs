@@ -3,13 +3,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Wrenn.Silo.Hosting;
 using Wrenn.Silo.Tests.Sandboxes;
 using Wrenn.Testing;
 
@@ -18,8 +11,6 @@ namespace Wrenn.Silo.Tests.Api;
 /// <summary>A whole silo (real VMs) serving its public API on a loopback port, and an HTTP client for it.</summary>
 public sealed class ApiFixture : IAsyncLifetime
 {
-    private WebApplication? _app;
-
     public SiloFixture Silo { get; } = new();
 
     public Uri BaseAddress { get; private set; } = null!;
@@ -31,13 +22,7 @@ public sealed class ApiFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Silo.InitializeAsync();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        _app = builder.Build();
-        PublicApi.Map(_app, Silo.Host, webSocketInitTimeout: TimeSpan.FromSeconds(2));
-        await _app.StartAsync();
-        BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        BaseAddress = Silo.Host.ApiAddress;
     }
 
     /// <summary>POSTs a GraphQL request; returns the status and the parsed body.</summary>
@@ -79,11 +64,6 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
         Http.Dispose();
         await Silo.DisposeAsync();
     }

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using System.Text;
-using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Sandboxes;
 using Wrenn.Testing;
@@ -68,7 +68,7 @@ public sealed class PauseAndTemplateTests(SiloFixture silo) : IClassFixture<Silo
         var childGrain = silo.Host.Sandboxes.Sandbox(child.Id);
         Assert.Equal("from-source", await RunAsync(childGrain, "cat /root/marker"));
         Assert.Equal("absent", await RunAsync(childGrain, "test -e /root/later && echo present || echo absent")); // its own disk
-        var templateGrain = silo.Host.Silo.Grains.Get<ITemplateGrain>(template.Id);
+        var templateGrain = silo.Host.Grains.GetGrain<ITemplateGrain>(template.Id);
         Assert.Equal(1, (await templateGrain.GetAsync(silo.Admin)).SandboxesUsingIt);
 
         var inUse = await Assert.ThrowsAsync<GrainException>(() => templateGrain.DeleteAsync(silo.Admin));

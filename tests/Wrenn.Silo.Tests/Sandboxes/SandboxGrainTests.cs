@@ -1,5 +1,5 @@
 using System.Text;
-using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Data;
 using Wrenn.Testing;
@@ -151,5 +151,5 @@ public sealed class SandboxGrainTests(SiloFixture silo) : IClassFixture<SiloFixt
     }
 
     private Task<HostInfo> HostInfoAsync() =>
-        silo.Host.Silo.Grains.Get<IHostSlotGrain>(silo.Host.Silo.Name, silo.Host.Silo.Name).GetAsync(Caller.System);
+        silo.Host.Grains.GetGrain<IHostSlotGrain>(silo.Host.SiloName).GetAsync(Caller.System);
 }

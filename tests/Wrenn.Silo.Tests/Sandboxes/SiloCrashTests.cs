@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Wrenn.Abstractions.Plugins;
 using Wrenn.Grains.Ids;
-using Wrenn.Grains.Runtime;
+using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Cluster.Placement;
 using Wrenn.Silo.Sandboxes;
 using Wrenn.Testing;
 
@@ -32,8 +33,10 @@ public sealed class SiloCrashTests
             {
                 var id = SandboxId.New().ToString();
                 using var gate = await MachineGate.EnterAsync();
-                await b.Host.Silo.Grains.Get<IHostSlotGrain>(name, name).ReserveAsync(Caller.System, id, 1, 256, 2048);
-                var created = await b.Host.Silo.Grains.Get<ISandboxGrain>(id, name).CreateAsync(b.Admin, new CreateSandbox(template.Id, 1, 256, 600), CancellationToken.None);
+                await b.Host.Grains.GetGrain<IHostSlotGrain>(name).ReserveAsync(Caller.System, id, 1, 256, 2048);
+                SandboxInfo created;
+                using (GrainHosts.OnHost(name))
+                    created = await b.Host.Grains.GetGrain<ISandboxGrain>(id).CreateAsync(b.Admin, new CreateSandbox(template.Id, 1, 256, 600), CancellationToken.None);
                 Assert.Equal(name, created.Host);
                 ids.Add(id);
             }
@@ -51,7 +54,7 @@ public sealed class SiloCrashTests
 
             a = await WrennProcess.StartAsync(dataDir, b.ConnectionString, owner, name);
 
-            var sandbox = b.Host.Silo.Grains.Get<ISandboxGrain>(kept);
+            var sandbox = b.Host.Grains.GetGrain<ISandboxGrain>(kept);
             ExecOutcome? echoed = null;
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while (echoed is null && DateTime.UtcNow < deadline)
@@ -66,8 +69,8 @@ public sealed class SiloCrashTests
                 }
             }
             Assert.Equal("still here\n", echoed?.Stdout);
-            Assert.Equal(SandboxState.Lost, (await b.Host.Silo.Grains.Get<ISandboxGrain>(vmGone).GetAsync(b.Admin)).State);
-            var notFound = await Assert.ThrowsAsync<GrainException>(() => b.Host.Silo.Grains.Get<ISandboxGrain>(recordGone).GetAsync(b.Admin));
+            Assert.Equal(SandboxState.Lost, (await b.Host.Grains.GetGrain<ISandboxGrain>(vmGone).GetAsync(b.Admin)).State);
+            var notFound = await Assert.ThrowsAsync<GrainException>(() => b.Host.Grains.GetGrain<ISandboxGrain>(recordGone).GetAsync(b.Admin));
             Assert.Equal(ErrorCodes.NotFound, notFound.Code);
 
             // The database and the host agree: one running sandbox, and host objects for it alone.

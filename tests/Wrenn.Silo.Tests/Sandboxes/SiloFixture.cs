@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Wrenn.Abstractions.Plugins;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Hosting;
-using Wrenn.Silo.Runtime.Testing;
 using Wrenn.Silo.Sandboxes;
 using Wrenn.Testing;
 using Wrenn.Testing.Postgres;
@@ -35,10 +34,9 @@ public sealed class SiloFixture : IAsyncLifetime
         ImageDir = RepoPaths.ImageDir,
         OwnerPrefix = Owner,
         SiloName = $"{Owner}-silo",
-        Membership = TestCluster.FastFailureDetection,
         OnExit = OnExit.Destroy,
         WarmBase = WarmBase,
-        Configuration = Configuration ?? new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(),
+        Configuration = TestSiloSettings.With(Configuration),
     };
 
     /// <summary>Settings for the silo (Wrenn:Sandboxes:…, Wrenn:Capacity:…).</summary>
@@ -52,7 +50,7 @@ public sealed class SiloFixture : IAsyncLifetime
         await HostSweep.RemoveLeftoversAsync();
         Owner = TestPrefix.NewOwner();
         ConnectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync($"silo-{Owner}");
-        Host = await WrennSiloHost.StartAsync(Options, NullLoggerFactory.Instance, CancellationToken.None);
+        Host = await WrennSiloHost.StartAsync(Options, CancellationToken.None);
         Admin = (await Host.Teams.AuthenticateAsync(Host.FirstAdminKey!, CancellationToken.None))!;
     }
 
@@ -61,7 +59,7 @@ public sealed class SiloFixture : IAsyncLifetime
     {
         Host.OnExit = OnExit.Keep;
         await Host.DisposeAsync();
-        Host = await WrennSiloHost.StartAsync(Options, NullLoggerFactory.Instance, CancellationToken.None);
+        Host = await WrennSiloHost.StartAsync(Options, CancellationToken.None);
     }
 
     public async Task<SandboxInfo> CreateAsync(Caller caller, string template = "base", int timeoutSeconds = 600)

@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using Wrenn.Grains.Sandboxes;
+
+namespace Wrenn.Silo.Grains;
+
+/// <summary>
+/// A running sandbox's timeout and a paused one's retention. Each is kept twice: a reminder (durable:
+/// it survives a silo restart and activates the grain when due, but fires at most once a minute)
+/// and a grain timer for the exact moment (a timeout may be seconds away). Both only ever ask the
+/// grain to look at its record, which holds the deadline: a late or duplicate tick does nothing.
+/// </summary>
+public sealed partial class SandboxGrain
+{
+    private const string DeadlineReminder = "deadline";
+    private IGrainTimer? _deadlineTimer;
+
+    /// <summary>Running: the record's deadline destroys it.</summary>
+    private Task KeepDeadlineAsync() =>
+        _record is { State: SandboxState.Running, Deadline: { } deadline } ? ArmAsync(deadline) : Task.CompletedTask;
+
+    /// <summary>Paused: the retention deletes it, counted from when it was paused.</summary>
+    private Task KeepRetentionAsync()
+    {
+        if (_record is not { State: SandboxState.Paused } record)
+            return Task.CompletedTask;
+        StayActive();
+        return ArmAsync((record.PausedAt ?? DateTimeOffset.UtcNow) + options.Value.PausedRetention);
+    }
+
+    /// <summary>A grain timer waits at most this long (timers cannot wait weeks); when it fires early it is set again.</summary>
+    private static readonly TimeSpan LongestTimerWait = TimeSpan.FromDays(1);
+
+    private async Task ArmAsync(DateTimeOffset due)
+    {
+        var wait = due - DateTimeOffset.UtcNow;
+        if (wait < TimeSpan.Zero)
+            wait = TimeSpan.Zero;
+        _deadlineTimer?.Dispose();
+        _deadlineTimer = this.RegisterGrainTimer(_ => CheckDeadlineAsync(), new GrainTimerCreationOptions
+        {
+            DueTime = wait < LongestTimerWait ? wait : LongestTimerWait, Period = Timeout.InfiniteTimeSpan, Interleave = true, KeepAlive = false,
+        });
+        await this.RegisterOrUpdateReminder(DeadlineReminder, wait, TimeSpan.FromMinutes(1));
+    }
+
+    private async Task ForgetTimersAsync()
+    {
+        _deadlineTimer?.Dispose();
+        _deadlineTimer = null;
+        if (await this.GetReminder(DeadlineReminder) is { } reminder)
+            await this.UnregisterReminder(reminder);
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) =>
+        reminderName == DeadlineReminder ? CheckDeadlineAsync() : Task.CompletedTask;
+
+    /// <summary>Destroys the sandbox if its timeout or retention has passed; otherwise sets the exact timer again.</summary>
+    private async Task CheckDeadlineAsync()
+    {
+        using var turn = await _turns.EnterExclusiveAsync();
+        switch (_record)
+        {
+            case { State: SandboxState.Running, Deadline: { } deadline }:
+                if (DateTimeOffset.UtcNow < deadline)
+                {
+                    await KeepDeadlineAsync();
+                    return;
+                }
+                LogTimedOut(Id, deadline);
+                await EndAsync(SandboxState.Destroyed, "its timeout passed", _record.Vm);
+                await audit.RecordAsync(Caller.System, "sandbox.timeout", Id, null, CancellationToken.None);
+                return;
+            case { State: SandboxState.Paused } paused:
+                if (DateTimeOffset.UtcNow < (paused.PausedAt ?? DateTimeOffset.UtcNow) + options.Value.PausedRetention)
+                {
+                    await KeepRetentionAsync();
+                    return;
+                }
+                LogRetentionPassed(Id, options.Value.PausedRetention);
+                await EndAsync(SandboxState.Destroyed, $"it stayed paused longer than the retention of {options.Value.PausedRetention}", null);
+                await audit.RecordAsync(Caller.System, "sandbox.retention", Id, null, CancellationToken.None);
+                return;
+            default:
+                await ForgetTimersAsync();
+                return;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} stayed paused longer than the retention of {Retention}; deleting it")]
+    private partial void LogRetentionPassed(string sandboxId, TimeSpan retention);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} reached its deadline {Deadline}; destroying it")]
+    private partial void LogTimedOut(string sandboxId, DateTimeOffset deadline);
+}
