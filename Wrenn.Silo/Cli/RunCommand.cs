@@ -26,10 +26,11 @@ internal static class RunCommand
         var onExit = new Option<OnExit>("--on-exit") { Description = "What happens to running sandboxes when the silo stops: keep (re-adopted on the next start), pause (to disk) or destroy.", DefaultValueFactory = _ => OnExit.Keep };
         var name = new Option<string?>("--name") { Description = "The silo's host name in the cluster (default: made on first start and kept in the data folder)." };
         var ownerPrefix = new Option<string?>("--owner-prefix") { Description = "Prefix of every host object this silo makes (tests).", Hidden = true };
+        var warmBase = new Option<bool>("--warm-base") { Description = "Boot the base image once at start and freeze it, so that creates restore instead of booting.", DefaultValueFactory = _ => true };
         var verbose = new Option<bool>("--verbose") { Description = "Log debug details." };
         var command = new Command("run", "Start a Wrenn silo (an Orleans silo with the GraphQL API) and serve until SIGTERM or Ctrl-C.")
         {
-            dataDir, postgres, port, listen, siloPort, gatewayPort, advertise, onExit, name, ownerPrefix, verbose,
+            dataDir, postgres, port, listen, siloPort, gatewayPort, advertise, onExit, name, ownerPrefix, warmBase, verbose,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -54,6 +55,7 @@ internal static class RunCommand
                 OnExit = parse.GetValue(onExit),
                 SiloName = parse.GetValue(name),
                 OwnerPrefix = parse.GetValue(ownerPrefix),
+                WarmBase = parse.GetValue(warmBase),
                 Configuration = new ConfigurationBuilder().AddInMemoryCollection(flags).Build(),
                 Logging = logging => logging
                     .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
@@ -90,12 +92,13 @@ internal static class RunCommand
         }
         await using (host)
         {
-            Console.WriteLine($"Wrenn silo {host.SiloName} is ready. GraphQL: {new Uri(host.ApiAddress, "/graphql")}");
             if (host.FirstAdminKey is { } key)
             {
                 Console.WriteLine("First start: the admin team's API key (shown once; keep it):");
                 Console.WriteLine(key);
             }
+            // Last: whoever waits for this line has everything the silo prints at start.
+            Console.WriteLine($"Wrenn silo {host.SiloName} is ready. GraphQL: {new Uri(host.ApiAddress, "/graphql")}");
             try
             {
                 await Task.Delay(Timeout.Infinite, stop.Token);

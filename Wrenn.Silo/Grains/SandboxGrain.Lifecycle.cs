@@ -91,21 +91,23 @@ public sealed partial class SandboxGrain
         PausedSandboxVm paused;
         try
         {
-            paused = await vms.PauseAsync(vm, CancellationToken.None);
+            paused = await vms.PauseAsync(vm, CancellationToken.None, CommitPauseAsync);
         }
-        catch (Exception e)
+        catch (Exception e) when (_record!.Paused is null)
         {
-            // The pause undid itself: the VM runs on.
+            // The pause undid itself before its snapshot was complete: the VM runs on.
             AttachTo(vm);
             throw new GrainException(ErrorCodes.Internal, $"Sandbox {Id} could not be paused and keeps running: {Describe(e)}");
         }
-        _record = await store.UpdateAsync(record with
+        catch (Exception e)
         {
-            State = SandboxState.Paused, Vm = null, Paused = paused, Deadline = null, PausedAt = DateTimeOffset.UtcNow, Remaining = RemainingOf(record),
-        }, CancellationToken.None);
-        await KeepRetentionAsync();
-        await ReleaseReservationAsync(record);
-        return _record.ToInfo();
+            // The snapshot is complete on disk; only freeing the host failed (the reconciler finishes that).
+            LogPauseReleaseIncomplete(e, Id);
+            var committed = _record!.Paused!;
+            paused = committed with { Disk = committed.Disk with { Attached = false } };
+        }
+        await BecomePausedAsync(paused);
+        return _record!.ToInfo();
     }
 
     public async Task<SandboxInfo> ResumeAsync(Caller caller)
@@ -122,18 +124,25 @@ public sealed partial class SandboxGrain
         SandboxVm vm;
         try
         {
-            vm = await vms.ResumeAsync(paused, GuestImage.FromDirectory(template.Source.ImageDir!), CancellationToken.None);
+            vm = await vms.ResumeAsync(paused, GuestImage.FromDirectory(template.Source.ImageDir!), CancellationToken.None,
+                restored => CommitRunningAsync(restored, DateTimeOffset.UtcNow + (record.Remaining ?? TimeSpan.FromMinutes(5))));
         }
         catch (Exception e)
         {
+            if (_record!.State == SandboxState.Running)
+            {
+                // The VM had been recorded as running; the resume undid it, so the record goes back to paused.
+                _record = await store.UpdateAsync(_record with
+                {
+                    State = SandboxState.Paused, Vm = null, Paused = paused, PausedAt = record.PausedAt, Deadline = null, Remaining = record.Remaining,
+                }, CancellationToken.None);
+            }
             await ReleaseReservationAsync(record);
             throw new GrainException(ErrorCodes.Internal, $"Sandbox {Id} could not be resumed and stays paused: {Describe(e)}");
         }
-        var deadline = DateTimeOffset.UtcNow + (record.Remaining ?? TimeSpan.FromMinutes(5));
-        _record = await store.UpdateAsync(record with { State = SandboxState.Running, Vm = vm, Paused = null, PausedAt = null, Deadline = deadline, Remaining = null }, CancellationToken.None);
         AttachTo(vm);
         await KeepDeadlineAsync();
-        return _record.ToInfo();
+        return _record!.ToInfo();
     }
 
     public async Task<TemplateInfo> CreateTemplateAsync(Caller caller, string name)
@@ -151,21 +160,18 @@ public sealed partial class SandboxGrain
         TemplateSnapshot frozen;
         try
         {
-            (frozen, vm) = await vms.CreateTemplateAsync(vm, directory, GuestImage.FromDirectory(imageDir), CancellationToken.None);
+            (frozen, vm) = await vms.CreateTemplateAsync(vm, directory, GuestImage.FromDirectory(imageDir), CancellationToken.None,
+                CommitPauseAsync, resumed => CommitRunningAsync(resumed, record.Deadline));
         }
         catch (TemplateFailedException e) when (e.Resumed is { } resumed)
         {
-            _record = await store.UpdateAsync(record with { Vm = resumed }, CancellationToken.None);
             AttachTo(resumed);
             throw new GrainException(ErrorCodes.Internal, $"A template could not be made from sandbox {Id} (it runs on): {Describe(e.InnerException!)}");
         }
         catch (TemplateFailedException e) when (e.StillPaused is { } paused)
         {
             // It could not be resumed: it is paused, with its files, and can be resumed later.
-            _record = await store.UpdateAsync(record with { State = SandboxState.Paused, Vm = null, Paused = paused, PausedAt = DateTimeOffset.UtcNow,
-                Remaining = RemainingOf(record), Deadline = null }, CancellationToken.None);
-            await KeepRetentionAsync();
-            await ReleaseReservationAsync(record);
+            await BecomePausedAsync(paused);
             throw new GrainException(ErrorCodes.Internal, $"A template could not be made from sandbox {Id}, and it stays paused: {Describe(e.InnerException!)}");
         }
         catch (Exception e)
@@ -177,7 +183,6 @@ public sealed partial class SandboxGrain
                 await EndAsync(SandboxState.Lost, $"making a template from it failed: {Describe(e)}", vm: null);
             throw new GrainException(ErrorCodes.Internal, $"A template could not be made from sandbox {Id}: {Describe(e)}");
         }
-        _record = await store.UpdateAsync(record with { Vm = vm }, CancellationToken.None);
         AttachTo(vm);
         try
         {
@@ -191,6 +196,32 @@ public sealed partial class SandboxGrain
             Directory.Delete(directory, recursive: true); // e.g. the name is taken: the frozen files are nobody's
             throw;
         }
+    }
+
+    /// <summary>
+    /// A pause's snapshot is complete on disk: recorded before the VM stops, so that a silo that
+    /// dies from here on finishes the pause on its next start instead of losing the sandbox.
+    /// </summary>
+    private async Task CommitPauseAsync(PausedSandboxVm paused) =>
+        _record = await store.UpdateAsync(_record! with { Paused = paused }, CancellationToken.None);
+
+    /// <summary>A restored VM runs: recorded at once, so that a silo that dies from here on re-adopts it.</summary>
+    private async Task CommitRunningAsync(SandboxVm vm, DateTimeOffset? deadline) =>
+        _record = await store.UpdateAsync(_record! with
+        {
+            State = SandboxState.Running, Vm = vm, Paused = null, PausedAt = null, Deadline = deadline, Remaining = null,
+        }, CancellationToken.None);
+
+    /// <summary>The sandbox holds files only now: its timeout stops counting, its retention starts, its room on the host goes back.</summary>
+    private async Task BecomePausedAsync(PausedSandboxVm paused)
+    {
+        var record = _record!;
+        _record = await store.UpdateAsync(record with
+        {
+            State = SandboxState.Paused, Vm = null, Paused = paused, Deadline = null, PausedAt = DateTimeOffset.UtcNow, Remaining = RemainingOf(record),
+        }, CancellationToken.None);
+        await KeepRetentionAsync();
+        await ReleaseReservationAsync(record);
     }
 
     public async Task DestroyAsync(Caller caller)
@@ -262,6 +293,9 @@ public sealed partial class SandboxGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Destroying sandbox {SandboxId} left something behind; the reconciler removes it")]
     private partial void LogDestroyIncomplete(Exception exception, string sandboxId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox {SandboxId} is paused (its snapshot is complete) but freeing its VM, disk or network slot failed; the reconciler removes what is left")]
+    private partial void LogPauseReleaseIncomplete(Exception exception, string sandboxId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release sandbox {SandboxId}'s reservation on host {Host}")]
     private partial void LogReleaseFailed(Exception exception, string sandboxId, string host);

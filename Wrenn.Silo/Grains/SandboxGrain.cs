@@ -55,8 +55,23 @@ public sealed partial class SandboxGrain(
         }
         switch (_record)
         {
+            case { State: SandboxState.Running, Vm: { } pausing, Paused: { } committed }:
+                // The silo died in the middle of a pause (or a template) after its snapshot was complete: finish it.
+                PausedSandboxVm paused;
+                try
+                {
+                    paused = await vms.FinishPauseAsync(pausing, committed, cancellationToken);
+                }
+                catch (Exception e)
+                {
+                    LogPauseRepairIncomplete(e, Id);
+                    paused = committed with { Disk = committed.Disk with { Attached = false } };
+                }
+                await BecomePausedAsync(paused);
+                LogPauseRepaired(Id);
+                break;
             case { State: SandboxState.Running, Vm: { } vm }:
-                if (await vms.IsAliveAsync(vm, cancellationToken))
+                if (await vms.AdoptAsync(vm, cancellationToken))
                 {
                     AttachTo(vm);
                     await KeepDeadlineAsync();
@@ -153,6 +168,12 @@ public sealed partial class SandboxGrain(
         AggregateException { InnerExceptions.Count: > 0 } a => string.Join("; ", a.InnerExceptions.Select(i => i.Message)),
         _ => e.Message,
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox {SandboxId}: the silo stopped in the middle of pausing it, after its snapshot was complete; the pause was finished and it is paused")]
+    private partial void LogPauseRepaired(string sandboxId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox {SandboxId}: finishing an interrupted pause left something behind; the reconciler removes it")]
+    private partial void LogPauseRepairIncomplete(Exception exception, string sandboxId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId}: re-adopted its running VM")]
     private partial void LogAdopted(string sandboxId);

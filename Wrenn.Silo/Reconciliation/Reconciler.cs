@@ -26,7 +26,11 @@ public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templ
 
     private string Host => hosts.Local;
 
-    public async Task<ReconcileReport> RunOnceAsync(CancellationToken cancellationToken)
+    /// <param name="atStart">
+    /// The run at the silo's start: no template of this host can be in the making then (the silo
+    /// that was making it is gone), so unreferenced template folders go whatever their age.
+    /// </param>
+    public async Task<ReconcileReport> RunOnceAsync(CancellationToken cancellationToken, bool atStart = false)
     {
         var adopted = 0;
         var lost = 0;
@@ -45,15 +49,18 @@ public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templ
                 LogCheckFailed(e, record.Id);
             }
         }
-        var keep = (await store.OnHostAsync(Host, Live, cancellationToken)).Select(r => r.Id).ToHashSet();
-        var removed = (await vms.RemoveOrphansAsync(keep.Contains, cancellationToken)).ToList();
-        removed.AddRange(await RemoveUnusedTemplateFilesAsync(cancellationToken));
+        // Read again: activating the grains above may have ended some or finished interrupted pauses.
+        var live = await store.OnHostAsync(Host, Live, cancellationToken);
+        var running = live.Where(r => r.State is SandboxState.Running or SandboxState.Creating).Select(r => r.Id).ToHashSet();
+        var withFiles = live.Select(r => r.Id).ToHashSet();
+        var removed = (await vms.RemoveOrphansAsync(running.Contains, withFiles.Contains, cancellationToken)).ToList();
+        removed.AddRange(await RemoveUnusedTemplateFilesAsync(atStart ? TimeSpan.Zero : TemplateGrace, cancellationToken));
         LogReconciled(adopted, lost, removed.Count);
         return new ReconcileReport(adopted, lost, removed);
     }
 
     /// <summary>Snapshot-template folders on this host that no live template refers to.</summary>
-    private async Task<IReadOnlyList<string>> RemoveUnusedTemplateFilesAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> RemoveUnusedTemplateFilesAsync(TimeSpan grace, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(plugins.DataDir, "templates");
         if (!Directory.Exists(folder))
@@ -62,7 +69,7 @@ public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templ
         var removed = new List<string>();
         foreach (var dir in Directory.EnumerateDirectories(folder))
         {
-            if (kept.Contains(Path.GetFullPath(dir)) || DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) < TemplateGrace)
+            if (kept.Contains(Path.GetFullPath(dir)) || DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) < grace)
                 continue;
             Directory.Delete(dir, recursive: true);
             removed.Add($"template files {dir}");

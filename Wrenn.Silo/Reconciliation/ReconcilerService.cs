@@ -23,7 +23,7 @@ public sealed partial class ReconcilerService(Reconciler reconciler, IOptions<Re
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var report = await reconciler.RunOnceAsync(cancellationToken);
+        var report = await reconciler.RunOnceAsync(cancellationToken, atStart: true);
         LogStarted(report.Adopted, report.Lost, report.OrphansRemoved.Count);
         _periodic = reconciler.RunPeriodicallyAsync(options.Value.Every, _stop.Token);
     }

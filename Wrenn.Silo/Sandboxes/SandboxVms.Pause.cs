@@ -7,12 +7,14 @@ namespace Wrenn.Silo.Sandboxes;
 public sealed partial class SandboxVms
 {
     /// <summary>
-    /// vmm.Pause → vmm.Snapshot → memory.CompleteSnapshot → vmm.Stop → storage.Detach →
-    /// network.Release. The VM is stopped before its disk goes away. Until the VM is stopped, a
-    /// failure (e.g. a full disk while writing the state) lets the guest run on and removes the
-    /// partial snapshot: the sandbox stays Running, never half-paused.
+    /// vmm.Pause → vmm.Snapshot → memory.CompleteSnapshot → flush → (committed) → vmm.Stop →
+    /// storage.Detach → network.Release. The VM is stopped before its disk goes away. Until the
+    /// snapshot is complete on disk, a failure (e.g. a full disk while writing the state) lets the
+    /// guest run on and removes the partial snapshot: the sandbox stays Running, never half-paused.
+    /// Once it is, <paramref name="committed"/> records it (a crash after that point is finished by
+    /// <see cref="FinishPauseAsync"/> on the next start), and the rest only frees host resources.
     /// </summary>
-    public async Task<PausedSandboxVm> PauseAsync(SandboxVm sandbox, CancellationToken cancellationToken)
+    public async Task<PausedSandboxVm> PauseAsync(SandboxVm sandbox, CancellationToken cancellationToken, Func<PausedSandboxVm, Task>? committed = null)
     {
         var timings = new Stopwatch();
         var steps = new List<string>();
@@ -54,14 +56,29 @@ public sealed partial class SandboxVms
         }
 
         // From here on the snapshot is complete: the rest only frees host resources.
-        await vmm.StopAsync(sandbox.Vm, cancellationToken);
-        Step("stop");
-        await storage.DetachAsync(sandbox.Disk, cancellationToken);
+        var paused = new PausedSandboxVm(sandbox.SandboxId, sandbox.Disk, snapshot);
+        if (committed is not null)
+            await committed(paused);
+        paused = await FinishPauseAsync(sandbox, paused, cancellationToken);
+        Step("stop and release");
+        LogPaused(sandbox.SandboxId, string.Join(", ", steps));
+        return paused;
+    }
+
+    /// <summary>
+    /// The end of a pause whose snapshot is complete: the VM stops (if it still runs), its disk is
+    /// detached, its network slot and work folder go. Also what a silo that crashed right after the
+    /// snapshot runs on its next start.
+    /// </summary>
+    public async Task<PausedSandboxVm> FinishPauseAsync(SandboxVm sandbox, PausedSandboxVm paused, CancellationToken cancellationToken)
+    {
+        if (await vmm.AdoptAsync(sandbox.Vm, cancellationToken) is { } running)
+            await vmm.StopAsync(running, cancellationToken);
+        if (paused.Disk.Attached)
+            await storage.DetachAsync(paused.Disk, cancellationToken);
         await network.ReleaseAsync(sandbox.Network, cancellationToken);
         await RemoveWorkDir(sandbox.WorkDir);
-        Step("release");
-        LogPaused(sandbox.SandboxId, string.Join(", ", steps));
-        return new PausedSandboxVm(sandbox.SandboxId, sandbox.Disk with { Attached = false }, snapshot);
+        return paused with { Disk = paused.Disk with { Attached = false } };
     }
 
     private static async Task FlushToDiskAsync(IEnumerable<string> files, CancellationToken cancellationToken)

@@ -8,12 +8,13 @@ namespace Wrenn.Silo.Sandboxes;
 public sealed partial class SandboxVms
 {
     /// <summary>
-    /// network.Allocate → storage.Attach → memory.PrepareRestore → vmm.Restore → wait for the agent
-    /// → RNG reseeded, clock set. The guest comes back with its processes and files as they were;
-    /// the silo talks to it over fresh connections. A failure undoes what was acquired and leaves
-    /// the sandbox paused.
+    /// network.Allocate → storage.Attach → memory.PrepareRestore → vmm.Restore → (restored) → wait
+    /// for the agent → RNG reseeded, clock set. The guest comes back with its processes and files as
+    /// they were; the silo talks to it over fresh connections. <paramref name="restored"/> records
+    /// the running VM the moment it exists (a silo that crashes later re-adopts it). A failure undoes
+    /// what was acquired and leaves the sandbox paused.
     /// </summary>
-    public async Task<SandboxVm> ResumeAsync(PausedSandboxVm paused, GuestImage image, CancellationToken cancellationToken)
+    public async Task<SandboxVm> ResumeAsync(PausedSandboxVm paused, GuestImage image, CancellationToken cancellationToken, Func<SandboxVm, Task>? restored = null)
     {
         var undo = new UndoStack(logger);
         var timings = Stopwatch.StartNew();
@@ -43,6 +44,8 @@ public sealed partial class SandboxVms
             Step("restore");
 
             var resumed = new SandboxVm(sandboxId, vm, disk, slot, workDir, ram);
+            if (restored is not null)
+                await restored(resumed);
             using (var agent = resumed.Agent())
             {
                 await WaitForAgentAsync(agent, vm, cancellationToken);

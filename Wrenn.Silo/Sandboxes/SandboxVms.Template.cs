@@ -28,31 +28,33 @@ public sealed partial class SandboxVms
     /// on a fresh layer over it), the device state and the memory file are copied into the template's
     /// folder, and the source sandbox resumes from its own snapshot, running on as before.
     /// </summary>
+    /// <remarks><paramref name="paused"/> and <paramref name="resumed"/> record the source's progress, as for a pause and a resume.</remarks>
     public async Task<(TemplateSnapshot Template, SandboxVm Source)> CreateTemplateAsync(
-        SandboxVm sandbox, string templateDirectory, GuestImage image, CancellationToken cancellationToken)
+        SandboxVm sandbox, string templateDirectory, GuestImage image, CancellationToken cancellationToken,
+        Func<PausedSandboxVm, Task>? paused = null, Func<SandboxVm, Task>? resumed = null)
     {
         if (memory is null)
             throw new InvalidOperationException("Snapshot templates need a memory plugin (guest RAM in a file).");
         var elapsed = Stopwatch.StartNew();
-        var paused = await PauseAsync(sandbox, cancellationToken);
+        var frozen = await PauseAsync(sandbox, cancellationToken, paused);
         TemplateSnapshot? template = null;
         Exception? failure = null;
         try
         {
             Directory.CreateDirectory(templateDirectory);
-            var disk = await storage.FreezeAsync(paused.Disk, templateDirectory, cancellationToken);
+            var disk = await storage.FreezeAsync(frozen.Disk, templateDirectory, cancellationToken);
             var state = Path.Combine(templateDirectory, "vmstate");
-            File.Copy(paused.Snapshot.StateFile, state);
+            File.Copy(frozen.Snapshot.StateFile, state);
             var ram = Path.Combine(templateDirectory, "memory.ram");
             // --sparse keeps the copy as small as what the guest really wrote.
-            await Abstractions.Plugins.HostCommand.RunAsync("cp", ["--sparse=always", paused.Snapshot.MemoryFiles[0], ram], cancellationToken);
+            await Abstractions.Plugins.HostCommand.RunAsync("cp", ["--sparse=always", frozen.Snapshot.MemoryFiles[0], ram], cancellationToken);
             File.SetUnixFileMode(ram, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-            var snapshot = paused.Snapshot with
+            var snapshot = frozen.Snapshot with
             {
                 Directory = templateDirectory,
                 StateFile = state,
                 MemoryFiles = [ram],
-                Properties = new Dictionary<string, string>(paused.Snapshot.Properties) { ["memoryShared"] = "false" },
+                Properties = new Dictionary<string, string>(frozen.Snapshot.Properties) { ["memoryShared"] = "false" },
             };
             template = new TemplateSnapshot(templateDirectory, disk, snapshot);
         }
@@ -66,11 +68,11 @@ public sealed partial class SandboxVms
         // The source runs on whatever happened to the template; the caller learns where it is either way.
         try
         {
-            sandbox = await ResumeAsync(paused, image, cancellationToken);
+            sandbox = await ResumeAsync(frozen, image, cancellationToken, resumed);
         }
         catch (Exception e)
         {
-            throw new TemplateFailedException(null, paused, failure ?? e);
+            throw new TemplateFailedException(null, frozen, failure ?? e);
         }
         if (failure is not null)
             throw new TemplateFailedException(sandbox, null, failure);

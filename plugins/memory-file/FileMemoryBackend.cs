@@ -12,7 +12,7 @@ namespace Wrenn.Plugins.Memory.File;
 /// same file again and the kernel loads each page on first touch, so a resumed guest's resident
 /// memory grows with what it uses. See docs/ARCHITECTURE.md ("Memory") for why this mechanism.
 /// </summary>
-public sealed partial class FileMemoryBackend(PluginHost host, ILogger<FileMemoryBackend> logger) : IMemoryBackend
+public sealed partial class FileMemoryBackend(PluginHost host, ILogger<FileMemoryBackend> logger) : IMemoryBackend, IMemoryDiscovery
 {
     public string Name => "file";
 
@@ -58,6 +58,18 @@ public sealed partial class FileMemoryBackend(PluginHost host, ILogger<FileMemor
         if (backing.Shared && backing.Path is { } path)
             System.IO.File.Delete(path);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Every sandbox RAM file of the owner (<c>{owner}-{sandbox}.ram</c>); each is the sandbox's own (shared).</summary>
+    public Task<IReadOnlyList<DiscoveredMemory>> DiscoverAsync(string ownerPrefix, CancellationToken cancellationToken)
+    {
+        if (!System.IO.Directory.Exists(Directory))
+            return Task.FromResult<IReadOnlyList<DiscoveredMemory>>([]);
+        var prefix = $"{ownerPrefix}-";
+        IReadOnlyList<DiscoveredMemory> found = System.IO.Directory.EnumerateFiles(Directory, $"{prefix}*.ram")
+            .Select(path => new DiscoveredMemory(Path.GetFileNameWithoutExtension(path)[prefix.Length..], Backing(path)))
+            .ToList();
+        return Task.FromResult(found);
     }
 
     /// <summary>Snapshot property: whether the memory file belongs to the sandbox (shared) or to a template (private).</summary>

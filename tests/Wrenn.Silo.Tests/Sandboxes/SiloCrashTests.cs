@@ -6,6 +6,7 @@ using Wrenn.Grains.Ids;
 using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Cluster.Placement;
+using Wrenn.Silo.Tests.Cluster;
 using Wrenn.Silo.Sandboxes;
 using Wrenn.Testing;
 
@@ -151,94 +152,5 @@ public sealed class SiloCrashTests
         public SiloFixtureScope() => Silo.InitializeAsync().GetAwaiter().GetResult();
 
         public async ValueTask DisposeAsync() => await Silo.DisposeAsync();
-    }
-
-    /// <summary><c>wrenn run</c> as its own process; its output is kept to quote when it fails.</summary>
-    private sealed class WrennProcess
-    {
-        private readonly Process _process;
-        private readonly List<string> _output = [];
-
-        private WrennProcess(Process process) => _process = process;
-
-        public IReadOnlyList<string> Lines
-        {
-            get
-            {
-                lock (_output)
-                    return [.. _output];
-            }
-        }
-
-        public int Pid => _process.Id;
-
-        public bool HasExited => _process.HasExited;
-
-        public static async Task<WrennProcess> StartAsync(string dataDir, string? connectionString, string owner, string name)
-        {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "wrenn.dll"), "run", "--data-dir", dataDir,
-                         .. connectionString is null ? Array.Empty<string>() : ["--postgres", connectionString],
-                         "--owner-prefix", owner, "--name", name, "--port", "0"])
-                start.ArgumentList.Add(arg);
-            var wrenn = new WrennProcess(Process.Start(start)!);
-            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            void OnLine(string? line)
-            {
-                if (line is null)
-                    return;
-                lock (wrenn._output)
-                    wrenn._output.Add(line);
-                if (line.Contains("is ready", StringComparison.Ordinal))
-                    ready.TrySetResult();
-            }
-            wrenn._process.OutputDataReceived += (_, e) => OnLine(e.Data);
-            wrenn._process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-            wrenn._process.BeginOutputReadLine();
-            wrenn._process.BeginErrorReadLine();
-            var exited = wrenn._process.WaitForExitAsync();
-            if (await Task.WhenAny(ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(90))) != ready.Task)
-            {
-                wrenn.Kill();
-                Assert.Fail($"wrenn run did not become ready:\n{wrenn.Output()}");
-            }
-            return wrenn;
-        }
-
-        private string Output()
-        {
-            lock (_output)
-                return string.Join('\n', _output);
-        }
-
-        public void Kill()
-        {
-            if (!_process.HasExited)
-                _process.Kill();
-            _process.WaitForExit();
-        }
-
-        public async Task StopAsync()
-        {
-            if (!_process.HasExited)
-            {
-                Process.Start("kill", ["-TERM", _process.Id.ToString()]).WaitForExit();
-                using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-                try
-                {
-                    await _process.WaitForExitAsync(limit.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    Kill();
-                    Assert.Fail($"wrenn run did not stop within 15 s of SIGTERM:\n{Output()}");
-                }
-            }
-        }
     }
 }
