@@ -38,5 +38,8 @@ public static class ApiErrors
         "UNAVAILABLE" or "LOST" or "CALL_CYCLE" => "UNAVAILABLE",
         "DEADLINE_EXCEEDED" => "DEADLINE_EXCEEDED",
         _ => "INTERNAL",
-    }, e.Code is "INTERNAL" or "UNKNOWN" or "UNIMPLEMENTED" or "ACTIVATION_FAILED" ? "The server failed to do this; it has been logged. Try again." : e.Message);
+    }, e.Code is not ("INTERNAL" or "UNKNOWN" or "UNIMPLEMENTED" or "ACTIVATION_FAILED") ? e.Message
+        // The silo logged it under an error id its message names, and says nothing else of it.
+        : e.Message.Contains("(error id ", StringComparison.Ordinal) ? e.Message
+        : "The server failed to do this; it has been logged. Try again.");
 }

@@ -105,6 +105,18 @@ public sealed class TemplateCatalog(NpgsqlDataSource dataSource)
         return dirs;
     }
 
+    /// <summary>The sources of this host's live templates, as stored (what their files are layered on).</summary>
+    public async Task<IReadOnlyList<string>> SourcesOnAsync(string host, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT source::text FROM wrenn_templates WHERE deleted_at IS NULL AND source->>'host' = $1");
+        command.Parameters.Add(new() { Value = host });
+        var sources = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            sources.Add(reader.GetString(0));
+        return sources;
+    }
+
     public async Task MarkDeletedAsync(string templateId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("UPDATE wrenn_templates SET deleted_at = now() WHERE id = $1");

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Wrenn.Abstractions.Plugins;
 using Wrenn.Grains.Errors;
@@ -17,7 +18,7 @@ public sealed record ReconcileReport(int Adopted, int Lost, IReadOnlyList<string
 /// lost and frees what it held), and host objects with this silo's owner prefix that no record
 /// claims are removed.
 /// </summary>
-public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templates, SandboxVms vms, IGrainFactory grains, ClusterHosts hosts, PluginHost plugins, ILogger<Reconciler> logger)
+public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templates, SandboxVms vms, WarmBase warmBase, IGrainFactory grains, ClusterHosts hosts, PluginHost plugins, ILogger<Reconciler> logger)
 {
     /// <summary>A template folder younger than this may belong to a template being made right now.</summary>
     private static readonly TimeSpan TemplateGrace = TimeSpan.FromMinutes(10);
@@ -55,6 +56,7 @@ public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templ
         var withFiles = live.Select(r => r.Id).ToHashSet();
         var removed = (await vms.RemoveOrphansAsync(running.Contains, withFiles.Contains, cancellationToken)).ToList();
         removed.AddRange(await RemoveUnusedTemplateFilesAsync(atStart ? TimeSpan.Zero : TemplateGrace, cancellationToken));
+        removed.AddRange(await RemoveUnusedWarmBasesAsync(live, cancellationToken));
         LogReconciled(adopted, lost, removed.Count);
         return new ReconcileReport(adopted, lost, removed);
     }
@@ -74,6 +76,31 @@ public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templ
             Directory.Delete(dir, recursive: true);
             removed.Add($"template files {dir}");
             LogTemplateFilesRemoved(dir);
+        }
+        return removed;
+    }
+
+    /// <summary>
+    /// Warm bases of older images that no sandbox or template of this host uses any more: a
+    /// sandbox started from one maps its frozen memory and layers its disk on its frozen disk, and
+    /// a template made from such a sandbox may too, so any path into the folder in their records
+    /// keeps it.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> RemoveUnusedWarmBasesAsync(IReadOnlyList<SandboxRecord> live, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(warmBase.Root))
+            return [];
+        var references = live.Select(r => JsonSerializer.Serialize(new { r.Vm, r.Paused }, WrennJson.Options))
+            .Concat(await templates.SourcesOnAsync(Host, cancellationToken))
+            .ToList();
+        var removed = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories(warmBase.Root).Select(Path.GetFullPath))
+        {
+            if (dir == warmBase.CurrentFolder || references.Any(r => r.Contains(dir + "/", StringComparison.Ordinal)))
+                continue;
+            Directory.Delete(dir, recursive: true);
+            removed.Add($"warm base {dir}");
+            LogWarmBaseRemoved(dir);
         }
         return removed;
     }
@@ -99,6 +126,9 @@ public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templ
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed the warm base of an older image, which no sandbox or template uses any more: {Folder}")]
+    private partial void LogWarmBaseRemoved(string folder);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Removed template files no template refers to: {Folder}")]
     private partial void LogTemplateFilesRemoved(string folder);

@@ -33,8 +33,10 @@ public sealed partial class WarmBase(SandboxVms vms, string dataDir, ILogger<War
             return;
         }
 
+        // Warm bases of older images stay while sandboxes started from them use their files (a
+        // child maps the frozen memory and layers its disk on the frozen one); the reconciler
+        // removes them once none does.
         LogPreparing(folder);
-        RemoveOthers(Path.Combine(dataDir, "warm-base"), keep: folder);
         if (Directory.Exists(folder))
             Directory.Delete(folder, recursive: true);
         var vm = await vms.CreateAsync(SandboxId.New().ToString(), image, size, cancellationToken);
@@ -52,14 +54,11 @@ public sealed partial class WarmBase(SandboxVms vms, string dataDir, ILogger<War
         LogReady(folder);
     }
 
-    /// <summary>Warm snapshots of older images go when the image changes.</summary>
-    private static void RemoveOthers(string root, string keep)
-    {
-        if (!Directory.Exists(root))
-            return;
-        foreach (var dir in Directory.EnumerateDirectories(root).Where(d => d != keep))
-            Directory.Delete(dir, recursive: true);
-    }
+    /// <summary>The folder of the warm base in use, if this host has one.</summary>
+    public string? CurrentFolder => _snapshot is null ? null : Path.GetDirectoryName(_snapshot.Directory);
+
+    /// <summary>Where every warm base of this host lives, the current one and older ones still in use.</summary>
+    public string Root => Path.Combine(dataDir, "warm-base");
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Preparing the warm base in {Folder}: booting the base image once and freezing it, so that creates restore instead of booting")]
     private partial void LogPreparing(string folder);

@@ -36,7 +36,16 @@ public sealed partial class WrennProcess : IAsyncDisposable
     /// <summary>The admin key printed on the first start of a fresh database, if this start was it.</summary>
     public string? FirstAdminKey => Lines.FirstOrDefault(l => AdminKeyLine().IsMatch(l));
 
-    public static async Task<WrennProcess> StartAsync(string dataDir, string? connectionString, string owner, string name, params string[] extra)
+    public static Task<WrennProcess> StartAsync(string dataDir, string? connectionString, string owner, string name, params string[] extra) =>
+        StartAsync(Path.Combine(AppContext.BaseDirectory, "wrenn.dll"), RunArguments(dataDir, connectionString, owner, name, "0", extra));
+
+    /// <summary>The arguments of <c>wrenn run</c> every test silo takes (its owner prefix, host name and database).</summary>
+    public static string[] RunArguments(string dataDir, string? connectionString, string owner, string name, string port, params string[] extra) =>
+        ["run", "--data-dir", dataDir, .. connectionString is null ? Array.Empty<string>() : ["--postgres", connectionString],
+         "--owner-prefix", owner, "--name", name, "--port", port, .. extra];
+
+    /// <summary>Any build of <c>wrenn</c> (<paramref name="wrennDll"/>), started with <paramref name="arguments"/>, once it printed its ready line.</summary>
+    public static async Task<WrennProcess> StartAsync(string wrennDll, string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -44,9 +53,8 @@ public sealed partial class WrennProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "wrenn.dll"), "run", "--data-dir", dataDir,
-                     .. connectionString is null ? Array.Empty<string>() : ["--postgres", connectionString],
-                     "--owner-prefix", owner, "--name", name, "--port", "0", .. extra])
+        start.ArgumentList.Add(wrennDll);
+        foreach (var arg in arguments)
             start.ArgumentList.Add(arg);
         var wrenn = new WrennProcess(Process.Start(start)!);
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -70,6 +78,20 @@ public sealed partial class WrennProcess : IAsyncDisposable
             Assert.Fail($"wrenn run did not become ready:\n{wrenn.Output()}");
         }
         return wrenn;
+    }
+
+    /// <summary>Waits for a line matching <paramref name="pattern"/> (an older build prints some after its ready line).</summary>
+    public async Task<string> WaitForLineAsync(string pattern, TimeSpan within)
+    {
+        var regex = new Regex(pattern);
+        var deadline = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Lines.FirstOrDefault(regex.IsMatch) is { } line)
+                return line;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"no line matching {pattern} within {within}:\n{Output()}");
     }
 
     public string Output()
