@@ -1,34 +1,40 @@
+using GraphQL;
 using Wrenn.Grains.Runtime;
-using Wrenn.GraphQL.Engine.Execution;
 
 namespace Wrenn.GraphQL.Schema;
 
+/// <summary>An error a client can act on: a message naming what was wrong and <c>extensions.code</c>.</summary>
+public sealed class ApiError : ExecutionError
+{
+    public ApiError(string code, string message, string? errorId = null)
+        : base(message)
+    {
+        Code = code;
+        if (errorId is not null)
+            (Extensions ??= new Dictionary<string, object?>())["errorId"] = errorId;
+    }
+}
+
 /// <summary>
-/// Errors as clients see them: a message a user can act on and <c>extensions.code</c>. Grain errors
-/// keep their message under the API's codes; anything unexpected is INTERNAL with a generic message.
+/// Errors as clients see them. Grain errors keep their message under the API's codes; anything
+/// unexpected is INTERNAL with a generic message and the id it was logged under.
 /// </summary>
 public static class ApiErrors
 {
-    public static GraphQLRequestException Error(string code, string message) =>
-        new(message, new Dictionary<string, object?> { ["code"] = code });
+    public const string Internal = "INTERNAL";
 
-    public static GraphQLRequestException Unauthenticated() =>
-        Error("UNAUTHENTICATED", "Missing or unknown API key: send `Authorization: Bearer wrn_…` (on WebSocket, in connection_init's payload).");
+    public static ApiError Error(string code, string message) => new(code, message);
 
-    /// <summary>Runs a resolver body, turning grain errors into coded GraphQL errors.</summary>
-    public static async ValueTask<object?> Guard(Func<Task<object?>> body)
-    {
-        try
-        {
-            return await body();
-        }
-        catch (GrainException e)
-        {
-            throw From(e);
-        }
-    }
+    public static ApiError Unauthenticated() =>
+        new("UNAUTHENTICATED", "Missing or unknown API key: send `Authorization: Bearer wrn_…` (on WebSocket, in connection_init's payload).");
 
-    public static GraphQLRequestException From(GrainException e) => Error(e.Code switch
+    /// <summary>The message of an INTERNAL error: no detail of what failed, only where the operator finds it.</summary>
+    public static string InternalMessage(string errorId) => $"The server failed to do this; it has been logged with error id {errorId}. Try again.";
+
+    /// <summary>True for grain errors that are the silo's fault, not the caller's: logged with an id like any unexpected exception.</summary>
+    public static bool IsInternal(GrainException e) => e.Code is "INTERNAL" or "UNKNOWN" or "UNIMPLEMENTED" or "ACTIVATION_FAILED";
+
+    public static ApiError From(GrainException e) => new(e.Code switch
     {
         "NOT_FOUND" => "NOT_FOUND",
         "INVALID_ARGUMENT" or "ALREADY_EXISTS" => "BAD_USER_INPUT",
@@ -37,6 +43,6 @@ public static class ApiErrors
         "PERMISSION_DENIED" => "FORBIDDEN",
         "UNAVAILABLE" or "LOST" or "CALL_CYCLE" => "UNAVAILABLE",
         "DEADLINE_EXCEEDED" => "DEADLINE_EXCEEDED",
-        _ => "INTERNAL",
-    }, e.Code is "INTERNAL" or "UNKNOWN" or "UNIMPLEMENTED" or "ACTIVATION_FAILED" ? "The server failed to do this; it has been logged. Try again." : e.Message);
+        _ => Internal,
+    }, e.Message);
 }
