@@ -10,8 +10,10 @@ public sealed class ApiError : ExecutionError
         : base(message)
     {
         Code = code;
+        // In the extensions, not only in Code: the error info provider exposes Wrenn's codes only (request errors carry none).
+        Extensions = new Dictionary<string, object?> { ["code"] = code };
         if (errorId is not null)
-            (Extensions ??= new Dictionary<string, object?>())["errorId"] = errorId;
+            Extensions["errorId"] = errorId;
     }
 }
 

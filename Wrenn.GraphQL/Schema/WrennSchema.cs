@@ -22,13 +22,22 @@ public sealed class WrennSchema : global::GraphQL.Types.Schema
         Features.DeprecationOfInputValues = true;
     }
 
-    /// <summary>GraphQL.NET 8 has no <c>__Type.specifiedByURL</c> (October 2021 spec, asked for by graphql-js); it is added here.</summary>
+    /// <summary>
+    /// What graphql-js's full introspection query asks and GraphQL.NET 8 lacks is added here:
+    /// <c>__Type.specifiedByURL</c> (October 2021 specification) and <c>includeDeprecated</c> on
+    /// <c>__Directive.args</c> (no directive argument of Wrenn's is deprecated, so it changes nothing).
+    /// </summary>
     protected override void OnBeforeInitializeType(IGraphType graphType)
     {
         if (graphType is __Type type && !type.HasField("specifiedByURL"))
         {
             type.Field<StringGraphType>("specifiedByURL")
                 .Resolve(c => c.Source is ScalarGraphType scalar ? scalar.GetMetadata<string?>(SpecifiedByUrlKey) : null);
+        }
+        if (graphType is __Directive directive && directive.GetField("args") is { } args
+            && args.Arguments?.Find("includeDeprecated") is null)
+        {
+            (args.Arguments ??= new QueryArguments()).Add(new QueryArgument<BooleanGraphType> { Name = "includeDeprecated", DefaultValue = false });
         }
     }
 }

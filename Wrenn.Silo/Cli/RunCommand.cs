@@ -83,6 +83,7 @@ internal static class RunCommand
             builder.Logging.ClearProviders();
             builder.Services.AddSingleton(loggers);
             builder.WebHost.ConfigureKestrel(k => k.Listen(listen, port));
+            PublicApi.AddServices(builder, host);
             var app = builder.Build();
             PublicApi.Map(app, host);
             try

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Wrenn.Grains.Runtime;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.GraphQL.Backend;
@@ -31,6 +32,13 @@ internal sealed class SiloApiBackend(WrennSiloHost host) : IWrennBackend
     public async Task<TemplateInfo?> TemplateAsync(Caller caller, string nameOrId, CancellationToken cancellationToken) =>
         await host.Templates.ResolveAsync(caller, nameOrId, cancellationToken) is { } row ? await host.Silo.Grains.Get<ITemplateGrain>(row.Id).GetAsync(caller) : null;
 
+    public async Task<IReadOnlyDictionary<string, TemplateInfo>> TemplatesByIdAsync(Caller caller, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        // A page names few templates (most sandboxes start from the same ones): one grain call each, together.
+        var found = await Task.WhenAll(ids.Distinct().Select(id => TemplateAsync(caller, id, cancellationToken)));
+        return found.OfType<TemplateInfo>().ToDictionary(t => t.Id);
+    }
+
     public async Task DeleteTemplateAsync(Caller caller, string name, CancellationToken cancellationToken)
     {
         var row = await host.Templates.ResolveAsync(caller, name, cancellationToken)
@@ -43,17 +51,44 @@ internal sealed class SiloApiBackend(WrennSiloHost host) : IWrennBackend
         var live = host.Silo.Cluster.Where(s => s.Status == SiloStatus.Active).Select(s => s.Name).Distinct();
         var hosts = new List<HostInfo>();
         foreach (var name in live)
+            hosts.Add(await HostAsync(caller, name));
+        return hosts;
+    }
+
+    /// <summary>A live silo's host grain; one that does not answer is shown as not live.</summary>
+    private async Task<HostInfo> HostAsync(Caller caller, string name)
+    {
+        try
         {
-            try
+            return await host.Silo.Grains.Get<IHostSlotGrain>(name, name).GetAsync(caller);
+        }
+        catch (GrainException)
+        {
+            return new HostInfo(name, new HostCapacity(0, 0, 0), new HostCapacity(0, 0, 0), 0, Live: false);
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<string, HostInfo>> HostsByNameAsync(Caller caller, IReadOnlyCollection<string> names, CancellationToken cancellationToken)
+    {
+        var live = host.Silo.Cluster.Where(s => s.Status == SiloStatus.Active).Select(s => s.Name).ToHashSet();
+        var asked = await Task.WhenAll(names.Distinct().Where(live.Contains).Select(name => HostAsync(caller, name)));
+        return asked.ToDictionary(h => h.Name);
+    }
+
+    public IAsyncEnumerable<SandboxChange> SandboxChangesAsync(Caller caller, string? sandboxId, CancellationToken cancellationToken)
+    {
+        // Subscribed here, before the first read: a change right after this call is not missed.
+        var subscription = host.Changes.Subscribe(caller.TeamId, sandboxId, cancellationToken);
+        return ReadAsync(subscription, cancellationToken);
+
+        static async IAsyncEnumerable<SandboxChange> ReadAsync(SandboxChangeSubscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            using (subscription)
             {
-                hosts.Add(await host.Silo.Grains.Get<IHostSlotGrain>(name, name).GetAsync(caller));
-            }
-            catch (GrainException)
-            {
-                hosts.Add(new HostInfo(name, new HostCapacity(0, 0, 0), new HostCapacity(0, 0, 0), 0, Live: false));
+                await foreach (var change in subscription.Changes.ReadAllAsync(cancellationToken))
+                    yield return new SandboxChange(change.Record.ToInfo(), change.Before);
             }
         }
-        return hosts;
     }
 
     public async Task<TeamInfo> TeamAsync(Caller caller, CancellationToken cancellationToken)

@@ -71,6 +71,9 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
 
     public SandboxStore Store => _services.GetRequiredService<SandboxStore>();
 
+    /// <summary>Sandbox record writes as they happen (the API's pushed sandboxEvents).</summary>
+    public ISandboxChangeFeed Changes => _services.GetRequiredService<ISandboxChangeFeed>();
+
     public Reconciler Reconciler { get; }
 
     /// <summary>The database the silo uses (its own PostgreSQL's, or the configured one).</summary>
@@ -153,6 +156,7 @@ public sealed partial class WrennSiloHost : IAsyncDisposable
         services.AddSingleton(loggers);
         services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         services.AddSingleton(dataSource);
+        services.AddSingleton<ISandboxChangeFeed, InProcessSandboxChangeFeed>();
         services.AddSingleton<SandboxStore>();
         services.AddSingleton<TemplateCatalog>();
         services.AddSingleton<Teams>();

@@ -42,6 +42,7 @@ internal static class ApiBench
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        PublicApi.AddServices(builder, host);
         var app = builder.Build();
         PublicApi.Map(app, host);
         await app.StartAsync();

@@ -15,6 +15,13 @@ using Wrenn.Testing;
 
 namespace Wrenn.Silo.Tests.Api;
 
+/// <summary>The API test classes share one silo.</summary>
+[CollectionDefinition(Name)]
+public sealed class ApiCollection : ICollectionFixture<ApiFixture>
+{
+    public const string Name = "Api";
+}
+
 /// <summary>A whole silo (real VMs) serving its public API on a loopback port, and an HTTP client for it.</summary>
 public sealed class ApiFixture : IAsyncLifetime
 {
@@ -28,14 +35,18 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public string AdminKey => Silo.Host.FirstAdminKey!;
 
+    /// <summary>The silo's backend as the API uses it, every call counted.</summary>
+    public CountingBackend Backend { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         await Silo.InitializeAsync();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        PublicApi.AddServices(builder, Silo.Host, o => o.ConnectionInitTimeout = TimeSpan.FromSeconds(2), backend => Backend = new CountingBackend(backend));
         _app = builder.Build();
-        PublicApi.Map(_app, Silo.Host, webSocketInitTimeout: TimeSpan.FromSeconds(2));
+        PublicApi.Map(_app, Silo.Host);
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
     }

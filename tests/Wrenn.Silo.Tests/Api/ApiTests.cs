@@ -7,7 +7,8 @@ using System.Text.Json.Nodes;
 namespace Wrenn.Silo.Tests.Api;
 
 /// <summary>The GraphQL API end to end over HTTP and WebSocket, on real VMs.</summary>
-public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
+[Collection(ApiCollection.Name)]
+public sealed class ApiTests(ApiFixture api)
 {
     private static string? Code(JsonObject body) => body["errors"]?[0]?["extensions"]?["code"]?.GetValue<string>();
 
