@@ -36,7 +36,8 @@ public static class WrennApi
         services.AddGraphQL(graphQL => graphQL
             .AddSchema<WrennSchema>()
             .AddGraphTypes(typeof(WrennSchema).Assembly)
-            .AddSystemTextJson()
+            // Text as the old engine wrote it (quotes and non-ASCII unescaped); clients parse JSON either way.
+            .AddSystemTextJson(json => json.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping)
             .AddErrorInfoProvider(e =>
             {
                 // Only Wrenn's own codes (ApiError puts them in its extensions); request errors carry none, as before.

@@ -38,6 +38,11 @@ public sealed class ApiExecutor(IDocumentExecuter executer, ISchema schema, IDoc
         {
             return new PreparedRequest(request, null, null, e);
         }
+        catch (Exception e)
+        {
+            // A parser bug, not the client's fault: logged with an id, answered as INTERNAL (never a 500 without a body).
+            return new PreparedRequest(request, null, null, unexpected.Internal(e, "(parsing the document)"));
+        }
         if (VariableListItems(request.Variables, _limits.MaxVariableListItems) is { } items && items > _limits.MaxVariableListItems)
             return new PreparedRequest(request, document, null,
                 new DocumentRefusedError($"Variables hold {items} list items, more than the limit of {_limits.MaxVariableListItems}; send less data per request."));

@@ -46,8 +46,35 @@ public sealed class DocumentLimits(IOptions<WrennApiOptions> options) : IDocumen
         {
             throw new DocumentRefusedError($"Document nests deeper than the limit of {_limits.MaxDepth}; flatten the query.");
         }
+        catch (IndexOutOfRangeException)
+        {
+            // GraphQL-Parser 9.5 fails while quoting the source around some errors after a carriage return
+            // (found by the fuzz test): the document is not valid either way; say why from a copy the parser can quote.
+            throw Unquotable(body);
+        }
+        if (document.Definitions.Count == 0)
+            throw new DocumentRefusedError("Unexpected <EOF>.");
         CheckSelections(document);
         return document;
+    }
+
+    /// <summary>The syntax error of a document whose error GraphQL-Parser cannot quote, found again with its carriage returns as newlines (same length, same places).</summary>
+    private DocumentRefusedError Unquotable(string body)
+    {
+        var copy = body.Replace("\r\n", " \n", StringComparison.Ordinal).Replace('\r', '\n');
+        try
+        {
+            CheckTokens(copy);
+            Parser.Parse(copy, new ParserOptions { Ignore = IgnoreOptions.Comments, MaxDepth = _limits.MaxDepth * 4 + 16 });
+        }
+        catch (GraphQLSyntaxErrorException e)
+        {
+            return new DocumentRefusedError(e.Description, e.Location.Line, e.Location.Column);
+        }
+        catch (Exception e) when (e is GraphQLParserException or IndexOutOfRangeException)
+        {
+        }
+        return new DocumentRefusedError("The document is not valid GraphQL around a carriage return.");
     }
 
     private void CheckTokens(string body)

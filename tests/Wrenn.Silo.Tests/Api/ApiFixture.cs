@@ -33,6 +33,9 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(5) };
 
+    /// <summary>What the web app logged as errors (the API's unexpected exceptions, Kestrel's unhandled ones).</summary>
+    public ErrorLog Errors { get; } = new();
+
     public string AdminKey => Silo.Host.FirstAdminKey!;
 
     /// <summary>The silo's backend as the API uses it, every call counted.</summary>
@@ -43,6 +46,7 @@ public sealed class ApiFixture : IAsyncLifetime
         await Silo.InitializeAsync();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(Errors);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         PublicApi.AddServices(builder, Silo.Host, o => o.ConnectionInitTimeout = TimeSpan.FromSeconds(2), backend => Backend = new CountingBackend(backend));
         _app = builder.Build();

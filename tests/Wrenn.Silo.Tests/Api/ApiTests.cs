@@ -202,7 +202,7 @@ public sealed class ApiTests(ApiFixture api)
 
         var (wrongType, wrongTypeBody) = await api.GraphQLAsync(api.AdminKey, "query ($n: Int!) { sandboxes(first: $n) { nodes { id } } }", new { n = "ten" });
         Assert.Equal(HttpStatusCode.BadRequest, wrongType);
-        Assert.Contains("Variable \"$n\" got invalid value", wrongTypeBody["errors"]![0]!["message"]!.GetValue<string>());
+        Assert.Contains("Variable '$n' is invalid", wrongTypeBody["errors"]![0]!["message"]!.GetValue<string>());
 
         var (legacy, _) = await api.GraphQLAsync(api.AdminKey, "{ nope }", accept: "application/json");
         Assert.Equal(HttpStatusCode.OK, legacy); // application/json: 200 for any well-formed request
