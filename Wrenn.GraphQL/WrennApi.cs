@@ -1,26 +1,65 @@
-using System.Reflection;
+using GraphQL;
+using GraphQL.Execution;
+using GraphQL.Types;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Wrenn.GraphQL.Backend;
-using Wrenn.GraphQL.Engine.Execution;
+using Wrenn.GraphQL.Execution;
 using Wrenn.GraphQL.Schema;
 using Wrenn.GraphQL.Transport;
 
 namespace Wrenn.GraphQL;
 
-/// <summary>Maps Wrenn's API onto an ASP.NET Core app: /graphql (HTTP and WebSocket), /files, /ui, /schema.graphql.</summary>
+/// <summary>Wrenn's API in an ASP.NET Core app: /graphql (HTTP and WebSocket), /files, /ui, /schema.graphql.</summary>
 public static class WrennApi
 {
-    public static GraphQLSchema Schema { get; } = WrennApiSchema.Build();
-
-    public static WebApplication MapWrennApi(this WebApplication app, IWrennBackend backend, TimeSpan? webSocketInitTimeout = null)
+    /// <summary>
+    /// The schema (built once, when first resolved), GraphQL.NET's executer with Wrenn's limits and
+    /// errors, and the options (<c>Wrenn:GraphQL</c> of <paramref name="configuration"/>, validated at start).
+    /// The app registers its <see cref="IWrennBackend"/>.
+    /// </summary>
+    public static IServiceCollection AddWrennApi(this IServiceCollection services, IConfiguration? configuration = null, Action<WrennApiOptions>? configure = null)
     {
-        var loggers = app.Services.GetRequiredService<ILoggerFactory>();
-        var executor = new Executor();
-        var http = new GraphQLHttpEndpoint(Schema, executor, backend, loggers.CreateLogger("Wrenn.GraphQL.Http"));
+        var options = services.AddOptions<WrennApiOptions>();
+        if (configuration is not null)
+            options.Bind(configuration.GetSection(WrennApiOptions.Section));
+        if (configure is not null)
+            options.Configure(configure);
+        options.ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WrennApiOptions>, WrennApiOptionsValidator>();
+        services.AddSingleton<UnexpectedErrors>();
+        services.AddSingleton<ApiExecutor>();
+        services.AddGraphQL(graphQL => graphQL
+            .AddSchema<WrennSchema>()
+            .AddGraphTypes(typeof(WrennSchema).Assembly)
+            // Text as the old engine wrote it (quotes and non-ASCII unescaped); clients parse JSON either way.
+            .AddSystemTextJson(json => json.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping)
+            .AddErrorInfoProvider(e =>
+            {
+                // Only Wrenn's own codes (ApiError puts them in its extensions); request errors carry none, as before.
+                e.ExposeCode = false;
+                e.ExposeCodes = false;
+                e.ExposeData = false;
+            }));
+        // After AddGraphQL: replaces its document builder with the one that applies the limits.
+        services.AddSingleton<IDocumentBuilder, DocumentLimits>();
+        return services;
+    }
+
+    public static WebApplication MapWrennApi(this WebApplication app)
+    {
+        var services = app.Services;
+        var backend = services.GetRequiredService<IWrennBackend>();
+        var executor = services.GetRequiredService<ApiExecutor>();
+        var options = services.GetRequiredService<IOptions<WrennApiOptions>>().Value;
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Wrenn.GraphQL.WebSocket");
+        var http = new GraphQLHttpEndpoint(executor, backend);
         var files = new FileEndpoints(backend);
+        var sdl = SchemaSdl.Print(executor.Schema) + "\n";
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
 
         app.Map("/graphql", async context =>
@@ -37,12 +76,11 @@ public static class WrennApi
                 await socket.CloseOutputAsync((System.Net.WebSockets.WebSocketCloseStatus)4406, "Subprotocol not acceptable", CancellationToken.None);
                 return;
             }
-            await new GraphQLWebSocketSession(socket, Schema, executor, backend, webSocketInitTimeout ?? TimeSpan.FromSeconds(10),
-                loggers.CreateLogger("Wrenn.GraphQL.WebSocket")).RunAsync(context.RequestAborted);
+            await new GraphQLWebSocketSession(socket, executor, backend, options.ConnectionInitTimeout, options.SubscriptionBuffer, logger).RunAsync(context.RequestAborted);
         });
         app.MapPut("/files/{sandboxId}", (HttpContext context, string sandboxId) => files.UploadAsync(context, sandboxId));
         app.MapGet("/files/{sandboxId}", (HttpContext context, string sandboxId) => files.DownloadAsync(context, sandboxId));
-        app.MapGet("/schema.graphql", () => Results.Text(SchemaPrinter.Print(Schema) + "\n", "text/plain; charset=utf-8"));
+        app.MapGet("/schema.graphql", () => Results.Text(sdl, "text/plain; charset=utf-8"));
         app.MapGet("/ui", () => Console("index.html", "text/html; charset=utf-8"));
         app.MapGet("/ui/{file}", (string file) => Console(file, file.EndsWith(".js", StringComparison.Ordinal) ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8"));
         return app;

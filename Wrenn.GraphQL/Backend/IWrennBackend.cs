@@ -12,7 +12,8 @@ public sealed record NewApiKeyInfo(string Id, string TeamId, bool Admin, string 
 
 /// <summary>
 /// What the API needs from the silo beyond the grain interfaces: authentication, creating (which
-/// picks a host), listing, teams and keys. The silo implements it; the API knows nothing else of it.
+/// picks a host), listing, batched look-ups, pushed changes, teams and keys. The silo implements it;
+/// the API knows nothing else of it.
 /// </summary>
 public interface IWrennBackend
 {
@@ -31,9 +32,21 @@ public interface IWrennBackend
     /// <summary>A template by name (the caller's team first, then public ones) or id.</summary>
     Task<TemplateInfo?> TemplateAsync(Caller caller, string nameOrId, CancellationToken cancellationToken);
 
+    /// <summary>Templates by id in one call (a page of sandboxes names theirs); ids the caller cannot see, or deleted ones, are absent.</summary>
+    Task<IReadOnlyDictionary<string, TemplateInfo>> TemplatesByIdAsync(Caller caller, IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
+
     Task DeleteTemplateAsync(Caller caller, string name, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<HostInfo>> HostsAsync(Caller caller, CancellationToken cancellationToken);
+
+    /// <summary>Hosts by name in one call, asking only those hosts; names that are not live members of the cluster are absent.</summary>
+    Task<IReadOnlyDictionary<string, HostInfo>> HostsByNameAsync(Caller caller, IReadOnlyCollection<string> names, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every write of a sandbox record of the caller's team (or of one sandbox), pushed as it happens,
+    /// from the moment of the call until <paramref name="cancellationToken"/> ends it. Waiting costs no calls.
+    /// </summary>
+    IAsyncEnumerable<SandboxChange> SandboxChangesAsync(Caller caller, string? sandboxId, CancellationToken cancellationToken);
 
     Task<TeamInfo> TeamAsync(Caller caller, CancellationToken cancellationToken);
 

@@ -1,45 +1,60 @@
+using GraphQL;
+using System.Text.RegularExpressions;
 using Wrenn.Grains.Errors;
-using Wrenn.GraphQL.Engine.Execution;
 
 namespace Wrenn.GraphQL.Schema;
 
-/// <summary>
-/// Errors as clients see them: a message a user can act on and <c>extensions.code</c>. Grain errors
-/// keep their message under the API's codes; anything unexpected is INTERNAL with a generic message.
-/// </summary>
-public static class ApiErrors
+/// <summary>An error a client can act on: a message naming what was wrong and <c>extensions.code</c>.</summary>
+public sealed class ApiError : ExecutionError
 {
-    public static GraphQLRequestException Error(string code, string message) =>
-        new(message, new Dictionary<string, object?> { ["code"] = code });
-
-    public static GraphQLRequestException Unauthenticated() =>
-        Error("UNAUTHENTICATED", "Missing or unknown API key: send `Authorization: Bearer wrn_…` (on WebSocket, in connection_init's payload).");
-
-    /// <summary>Runs a resolver body, turning grain errors into coded GraphQL errors.</summary>
-    public static async ValueTask<object?> Guard(Func<Task<object?>> body)
+    public ApiError(string code, string message, string? errorId = null)
+        : base(message)
     {
-        try
-        {
-            return await body();
-        }
-        catch (GrainException e)
-        {
-            throw From(e);
-        }
+        Code = code;
+        // In the extensions, not only in Code: the error info provider exposes Wrenn's codes only (request errors carry none).
+        Extensions = new Dictionary<string, object?> { ["code"] = code };
+        if (errorId is not null)
+            Extensions["errorId"] = errorId;
     }
+}
 
-    public static GraphQLRequestException From(GrainException e) => Error(e.Code switch
+/// <summary>
+/// Errors as clients see them. Grain errors keep their message under the API's codes; anything
+/// unexpected is INTERNAL with a generic message and the id it was logged under.
+/// </summary>
+public static partial class ApiErrors
+{
+    public const string Internal = "INTERNAL";
+
+    public static ApiError Error(string code, string message) => new(code, message);
+
+    public static ApiError Unauthenticated() =>
+        new("UNAUTHENTICATED", "Missing or unknown API key: send `Authorization: Bearer wrn_…` (on WebSocket, in connection_init's payload).");
+
+    /// <summary>The message of an INTERNAL error: no detail of what failed, only where the operator finds it.</summary>
+    public static string InternalMessage(string errorId) => $"The server failed to do this; it has been logged with error id {errorId}. Try again.";
+
+    /// <summary>True for grain errors that are the silo's fault, not the caller's: logged with an id like any unexpected exception.</summary>
+    public static bool IsInternal(GrainException e) => e.Code is "INTERNAL" or "UNKNOWN" or "UNIMPLEMENTED" or "ACTIVATION_FAILED";
+
+    /// <summary>
+    /// The id under which the silo already logged an internal grain error (its call filter names it
+    /// in the message): the API passes that id on rather than logging the error a second time.
+    /// </summary>
+    public static string? LoggedErrorId(GrainException e) => LoggedId().Match(e.Message) is { Success: true } m ? m.Groups["id"].Value : null;
+
+    [GeneratedRegex(@"\(error id (?<id>[0-9a-f]+)\)")]
+    private static partial Regex LoggedId();
+
+    public static ApiError From(GrainException e) => new(e.Code switch
     {
         "NOT_FOUND" => "NOT_FOUND",
         "INVALID_ARGUMENT" or "ALREADY_EXISTS" => "BAD_USER_INPUT",
         "FAILED_PRECONDITION" or "CANCELLED" => "FAILED_PRECONDITION",
         "RESOURCE_EXHAUSTED" => "RESOURCE_EXHAUSTED",
         "PERMISSION_DENIED" => "FORBIDDEN",
-        "UNAVAILABLE" or "LOST" or "CALL_CYCLE" => "UNAVAILABLE",
+        "UNAVAILABLE" => "UNAVAILABLE",
         "DEADLINE_EXCEEDED" => "DEADLINE_EXCEEDED",
-        _ => "INTERNAL",
-    }, e.Code is not ("INTERNAL" or "UNKNOWN" or "UNIMPLEMENTED" or "ACTIVATION_FAILED") ? e.Message
-        // The silo logged it under an error id its message names, and says nothing else of it.
-        : e.Message.Contains("(error id ", StringComparison.Ordinal) ? e.Message
-        : "The server failed to do this; it has been logged. Try again.");
+        _ => Internal,
+    }, e.Message);
 }

@@ -1,10 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using GraphQLParser.AST;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Wrenn.GraphQL.Backend;
-using Wrenn.GraphQL.Engine.Execution;
-using Wrenn.GraphQL.Engine.Language;
+using Wrenn.GraphQL.Execution;
 using Wrenn.GraphQL.Schema;
 
 namespace Wrenn.GraphQL.Transport;
@@ -14,7 +13,7 @@ namespace Wrenn.GraphQL.Transport;
 /// (mutations over GET answer 405), responses as application/graphql-response+json (request errors
 /// with 4xx) or application/json (200 for any well-formed request), 401 without a valid API key.
 /// </summary>
-internal sealed partial class GraphQLHttpEndpoint(GraphQLSchema schema, Executor executor, IWrennBackend backend, ILogger logger)
+internal sealed class GraphQLHttpEndpoint(ApiExecutor executor, IWrennBackend backend)
 {
     private const string GraphQLResponse = "application/graphql-response+json";
     private const string Json = "application/json";
@@ -27,7 +26,7 @@ internal sealed partial class GraphQLHttpEndpoint(GraphQLSchema schema, Executor
             await WriteAsync(context, StatusCodes.Status406NotAcceptable, Json, Errors("Accept application/graphql-response+json or application/json."));
             return;
         }
-        GraphQLRequest? request;
+        ApiRequest? request;
         string? problem;
         if (HttpMethods.IsPost(context.Request.Method))
             (request, problem) = await ReadPostAsync(context);
@@ -45,7 +44,8 @@ internal sealed partial class GraphQLHttpEndpoint(GraphQLSchema schema, Executor
                 mediaType, Errors(problem));
             return;
         }
-        if (HttpMethods.IsGet(context.Request.Method) && IsMutation(request))
+        var prepared = executor.Prepare(request);
+        if (HttpMethods.IsGet(context.Request.Method) && prepared.Operation is OperationType.Mutation)
         {
             context.Response.Headers.Allow = "POST";
             await WriteAsync(context, StatusCodes.Status405MethodNotAllowed, mediaType, Errors("Mutations must be sent with POST."));
@@ -59,22 +59,17 @@ internal sealed partial class GraphQLHttpEndpoint(GraphQLSchema schema, Executor
             await WriteAsync(context, StatusCodes.Status401Unauthorized, mediaType, Errors(denied.Message, "UNAUTHENTICATED"));
             return;
         }
-
-        ExecutionResult result;
-        try
+        if (prepared.Operation is OperationType.Subscription)
         {
-            result = await executor.ExecuteAsync(schema, request with { Context = new ApiCall(caller, backend) }, context.RequestAborted);
-        }
-        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            LogFailed(logger, e);
-            await WriteAsync(context, StatusCodes.Status500InternalServerError, mediaType, Errors("The server failed to execute the request; it has been logged.", "INTERNAL"));
+            await WriteAsync(context, mediaType == GraphQLResponse ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK, mediaType,
+                Errors("Subscriptions run over WebSocket (graphql-transport-ws) on /graphql."));
             return;
         }
-        var status = mediaType == GraphQLResponse && !result.HasData ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK;
-        context.Response.StatusCode = status;
+
+        var result = await executor.ExecuteAsync(prepared, new ApiContext(caller, backend), context.RequestAborted);
+        context.Response.StatusCode = mediaType == GraphQLResponse && !result.Executed ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK;
         context.Response.ContentType = mediaType + "; charset=utf-8";
-        await context.Response.WriteAsync(result.ToJson(), context.RequestAborted);
+        await executor.Serializer.WriteAsync(context.Response.Body, result, context.RequestAborted);
     }
 
     /// <summary>The response media type the Accept header allows (no header: application/json, as the spec asks).</summary>
@@ -90,7 +85,7 @@ internal sealed partial class GraphQLHttpEndpoint(GraphQLSchema schema, Executor
         return null;
     }
 
-    private static async Task<(GraphQLRequest?, string?)> ReadPostAsync(HttpContext context)
+    private static async Task<(ApiRequest?, string?)> ReadPostAsync(HttpContext context)
     {
         var contentType = context.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
         if (contentType is not ("application/json" or "application/graphql-response+json"))
@@ -108,12 +103,12 @@ internal sealed partial class GraphQLHttpEndpoint(GraphQLSchema schema, Executor
             return FromJson(body.RootElement);
     }
 
-    private static (GraphQLRequest?, string?) ReadGet(HttpContext context)
+    private static (ApiRequest?, string?) ReadGet(HttpContext context)
     {
         var q = context.Request.Query;
         if (q["query"].ToString() is not { Length: > 0 } query)
             return (null, "A GET request needs a `query` parameter.");
-        Dictionary<string, object?>? variables = null;
+        JsonElement? variables = null;
         if (q["variables"].ToString() is { Length: > 0 } json)
         {
             try
@@ -121,17 +116,18 @@ internal sealed partial class GraphQLHttpEndpoint(GraphQLSchema schema, Executor
                 using var parsed = JsonDocument.Parse(json);
                 if (parsed.RootElement.ValueKind != JsonValueKind.Object)
                     return (null, "`variables` must be a JSON object.");
-                variables = parsed.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value.Clone());
+                variables = parsed.RootElement.Clone();
             }
             catch (JsonException e)
             {
                 return (null, $"`variables` is not valid JSON: {e.Message}");
             }
         }
-        return (new GraphQLRequest(query, q["operationName"].ToString() is { Length: > 0 } name ? name : null, variables), null);
+        return (new ApiRequest(query, q["operationName"].ToString() is { Length: > 0 } name ? name : null, variables), null);
     }
 
-    internal static (GraphQLRequest?, string?) FromJson(JsonElement body)
+    /// <summary>A request from a JSON object (an HTTP body, or a graphql-transport-ws subscribe payload).</summary>
+    internal static (ApiRequest?, string?) FromJson(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object)
             return (null, "The body must be a JSON object with a `query`.");
@@ -144,31 +140,14 @@ internal sealed partial class GraphQLHttpEndpoint(GraphQLSchema schema, Executor
                 return (null, "`operationName` must be a string.");
             operationName = name.GetString();
         }
-        Dictionary<string, object?>? variables = null;
+        JsonElement? variables = null;
         if (body.TryGetProperty("variables", out var vars) && vars.ValueKind is not JsonValueKind.Null)
         {
             if (vars.ValueKind != JsonValueKind.Object)
                 return (null, "`variables` must be a JSON object.");
-            variables = vars.EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value.Clone());
+            variables = vars.Clone();
         }
-        return (new GraphQLRequest(query.GetString()!, operationName, variables), null);
-    }
-
-    private static bool IsMutation(GraphQLRequest request) => OperationTypeOf(request) is OperationType.Mutation;
-
-    /// <summary>The type of the operation a request selects, or null when it selects none (the executor then says why).</summary>
-    internal static OperationType? OperationTypeOf(GraphQLRequest request)
-    {
-        try
-        {
-            var operations = Parser.Parse(request.Query).Definitions.OfType<OperationDefinition>().ToList();
-            var chosen = request.OperationName is null ? (operations.Count == 1 ? operations[0] : null) : operations.FirstOrDefault(o => o.Name == request.OperationName);
-            return chosen?.Operation;
-        }
-        catch (GraphQLSyntaxException)
-        {
-            return null;
-        }
+        return (new ApiRequest(query.GetString()!, operationName, variables), null);
     }
 
     private static JsonObject Errors(string message, string? code = null)
@@ -185,7 +164,4 @@ internal sealed partial class GraphQLHttpEndpoint(GraphQLSchema schema, Executor
         context.Response.ContentType = mediaType + "; charset=utf-8";
         await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "A GraphQL request failed unexpectedly")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
 }

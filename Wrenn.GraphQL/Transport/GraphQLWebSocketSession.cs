@@ -4,10 +4,11 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using GraphQL;
+using GraphQLParser.AST;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.GraphQL.Backend;
-using Wrenn.GraphQL.Engine.Execution;
-using Wrenn.GraphQL.Engine.Language;
+using Wrenn.GraphQL.Execution;
 using Wrenn.GraphQL.Schema;
 
 namespace Wrenn.GraphQL.Transport;
@@ -17,7 +18,7 @@ namespace Wrenn.GraphQL.Transport;
 /// its payload) within the init timeout, then subscribe/next/error/complete per operation id, with
 /// ping/pong; protocol violations close the socket with the protocol's codes.
 /// </summary>
-internal sealed partial class GraphQLWebSocketSession(WebSocket socket, GraphQLSchema schema, Executor executor, IWrennBackend backend, TimeSpan initTimeout, ILogger logger)
+internal sealed partial class GraphQLWebSocketSession(WebSocket socket, ApiExecutor executor, IWrennBackend backend, TimeSpan initTimeout, int subscriptionBuffer, ILogger logger)
 {
     public const string Protocol = "graphql-transport-ws";
     private readonly SemaphoreSlim _send = new(1, 1);
@@ -165,7 +166,7 @@ internal sealed partial class GraphQLWebSocketSession(WebSocket socket, GraphQLS
                         await CloseAsync(4409, $"Subscriber for {id} already exists");
                         return;
                     }
-                    _ = RunOperationAsync(id, request with { Context = new ApiCall(_caller, backend) }, operation);
+                    _ = RunOperationAsync(id, executor.Prepare(request), operation);
                 }
                 break;
             case "complete":
@@ -178,47 +179,30 @@ internal sealed partial class GraphQLWebSocketSession(WebSocket socket, GraphQLS
         }
     }
 
-    private async Task RunOperationAsync(string id, GraphQLRequest request, CancellationTokenSource operation)
+    private async Task RunOperationAsync(string id, PreparedRequest request, CancellationTokenSource operation)
     {
         var token = operation.Token;
+        using var credits = new StreamCredits(subscriptionBuffer);
         try
         {
-            if (IsSubscription(request))
+            var result = await executor.ExecuteAsync(request, new ApiContext(_caller!, backend, credits), token);
+            if (!result.Executed)
             {
-                await foreach (var result in executor.SubscribeAsync(schema, request, token))
-                {
-                    if (!result.HasData)
-                    {
-                        await SendErrorAsync(id, result, token);
-                        return;
-                    }
-                    await SendNextAsync(id, result, token);
-                }
+                await SendErrorsAsync(id, result, token);
+                return;
             }
-            else
+            if (request.Operation is OperationType.Subscription && result.Streams is { Count: > 0 } streams)
             {
-                var result = await executor.ExecuteAsync(schema, request, token);
-                if (!result.HasData)
-                {
-                    await SendErrorAsync(id, result, token);
-                    return;
-                }
-                await SendNextAsync(id, result, token);
+                await StreamAsync(id, streams.Values.Single(), credits, token);
+                return;
             }
+            await SendNextAsync(id, result, token);
             if (_operations.ContainsKey(id))
                 await SendAsync(new JsonObject { ["type"] = "complete", ["id"] = id }, token);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             // The client completed the operation or went away; its source was disposed.
-        }
-        catch (GraphQLRequestException e)
-        {
-            await SendAsync(new JsonObject
-            {
-                ["type"] = "error", ["id"] = id,
-                ["payload"] = new JsonArray(new JsonObject { ["message"] = e.Message, ["extensions"] = JsonSerializer.SerializeToNode(e.Extensions) }),
-            }, CancellationToken.None);
         }
         catch (Exception e) when (e is not WebSocketException)
         {
@@ -236,13 +220,47 @@ internal sealed partial class GraphQLWebSocketSession(WebSocket socket, GraphQLS
         }
     }
 
-    private static bool IsSubscription(GraphQLRequest request) => GraphQLHttpEndpoint.OperationTypeOf(request) is OperationType.Subscription;
+    /// <summary>
+    /// Sends a subscription's events in order, one message per event, giving a credit back after each
+    /// so that the source runs at most the buffer ahead; ends with complete, or error if the source failed.
+    /// </summary>
+    private async Task StreamAsync(string id, IObservable<ExecutionResult> stream, StreamCredits credits, CancellationToken cancellationToken)
+    {
+        var events = System.Threading.Channels.Channel.CreateUnbounded<(ExecutionResult? Next, ExecutionError? Error)>(new() { SingleReader = true });
+        using var subscription = stream.Subscribe(new ChannelObserver(events.Writer));
+        await foreach (var (next, error) in events.Reader.ReadAllAsync(cancellationToken))
+        {
+            if (error is not null)
+            {
+                await SendErrorsAsync(id, new ExecutionResult(error), cancellationToken);
+                return;
+            }
+            await SendNextAsync(id, next!, cancellationToken);
+            credits.Return();
+        }
+        if (_operations.ContainsKey(id))
+            await SendAsync(new JsonObject { ["type"] = "complete", ["id"] = id }, cancellationToken);
+    }
+
+    /// <summary>GraphQL.NET's events into a channel the sender reads in order (the credits bound what it holds).</summary>
+    private sealed class ChannelObserver(System.Threading.Channels.ChannelWriter<(ExecutionResult? Next, ExecutionError? Error)> writer) : IObserver<ExecutionResult>
+    {
+        public void OnNext(ExecutionResult value) => writer.TryWrite((value, null));
+
+        public void OnError(Exception error)
+        {
+            writer.TryWrite((null, error as ExecutionError ?? new ExecutionError("The event stream failed.")));
+            writer.TryComplete();
+        }
+
+        public void OnCompleted() => writer.TryComplete();
+    }
 
     private Task SendNextAsync(string id, ExecutionResult result, CancellationToken cancellationToken) =>
-        SendAsync(new JsonObject { ["type"] = "next", ["id"] = id, ["payload"] = JsonNode.Parse(result.ToJson()) }, cancellationToken);
+        SendAsync(new JsonObject { ["type"] = "next", ["id"] = id, ["payload"] = JsonNode.Parse(executor.Serialize(result)) }, cancellationToken);
 
-    private Task SendErrorAsync(string id, ExecutionResult result, CancellationToken cancellationToken) =>
-        SendAsync(new JsonObject { ["type"] = "error", ["id"] = id, ["payload"] = JsonNode.Parse(result.ToJson())!["errors"]!.DeepClone() }, cancellationToken);
+    private Task SendErrorsAsync(string id, ExecutionResult result, CancellationToken cancellationToken) =>
+        SendAsync(new JsonObject { ["type"] = "error", ["id"] = id, ["payload"] = JsonNode.Parse(executor.Serialize(result))!["errors"]!.DeepClone() }, cancellationToken);
 
     private async Task SendAsync(JsonObject message, CancellationToken cancellationToken)
     {

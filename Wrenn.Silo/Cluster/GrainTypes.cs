@@ -9,4 +9,5 @@ public static class GrainTypes
     public const string Sandbox = "sandbox";
     public const string Template = "template";
     public const string Host = "host";
+    public const string SandboxEvents = "sandbox-events";
 }

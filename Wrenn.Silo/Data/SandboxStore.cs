@@ -3,6 +3,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
+using Wrenn.Silo.Cluster.Events;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Data;
@@ -31,9 +32,10 @@ public sealed record SandboxRecord(
 
 /// <summary>
 /// The sandbox grain's state and the catalog users list from, in one row with a version: a write
-/// that lost a race (a second activation, a stale silo) is refused.
+/// that lost a race (a second activation, a stale silo) is refused. Every write is published to the
+/// change feed (the API's pushed sandboxEvents).
 /// </summary>
-public sealed class SandboxStore(NpgsqlDataSource dataSource)
+public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed changes)
 {
     private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version, paused, remaining_ms, paused_at";
 
@@ -86,22 +88,28 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource)
             """);
         AddParameters(command, record);
         await command.ExecuteNonQueryAsync(cancellationToken);
+        changes.Publish(new SandboxChange(record.ToInfo(), null));
         return record with { Version = 1 };
     }
 
     /// <summary>Writes the record if nobody else wrote since it was read; returns it with its new version.</summary>
     public async Task<SandboxRecord> UpdateAsync(SandboxRecord record, CancellationToken cancellationToken)
     {
+        // The row's state before the write comes back with it (locked, so it is the state this write replaced).
         await using var command = dataSource.CreateCommand("""
-            UPDATE wrenn_sandboxes SET team_id = $2, template_id = $3, host = $4, state = $5, vcpus = $6, memory_mib = $7, created_at = $8,
-                deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, paused_at = $15, version = version + 1, updated_at = now()
-            WHERE id = $1 AND version = $16
+            UPDATE wrenn_sandboxes AS s SET team_id = $2, template_id = $3, host = $4, state = $5, vcpus = $6, memory_mib = $7, created_at = $8,
+                deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, paused_at = $15, version = s.version + 1, updated_at = now()
+            FROM (SELECT id, state FROM wrenn_sandboxes WHERE id = $1 FOR UPDATE) AS before
+            WHERE s.id = before.id AND s.version = $16
+            RETURNING before.state
             """);
         AddParameters(command, record);
         command.Parameters.Add(new() { Value = record.Version });
-        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+        if (await command.ExecuteScalarAsync(cancellationToken) is not string before)
             throw new GrainException(ErrorCodes.Internal, $"Sandbox {record.Id} was changed by someone else (version {record.Version} is stale); retry.");
-        return record with { Version = record.Version + 1 };
+        var written = record with { Version = record.Version + 1 };
+        changes.Publish(new SandboxChange(written.ToInfo(), Enum.Parse<SandboxState>(before)));
+        return written;
     }
 
     private static void AddParameters(NpgsqlCommand command, SandboxRecord record)

@@ -12,9 +12,6 @@ public sealed class ApiOptions
 
     /// <summary>0 picks a free port (the silo prints the one it took).</summary>
     public int Port { get; set; } = 8080;
-
-    /// <summary>How long a GraphQL WebSocket may stay open without its connection_init.</summary>
-    public TimeSpan WebSocketInitTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 public sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
@@ -26,8 +23,6 @@ public sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
             errors.Add($"{ApiOptions.Section}:Listen must be an IP address (got '{options.Listen}').");
         if (options.Port is < 0 or > 65535)
             errors.Add($"{ApiOptions.Section}:Port must be between 0 and 65535 (got {options.Port}).");
-        if (options.WebSocketInitTimeout < TimeSpan.FromMilliseconds(100) || options.WebSocketInitTimeout > TimeSpan.FromMinutes(5))
-            errors.Add($"{ApiOptions.Section}:WebSocketInitTimeout must be between 100 ms and 5 minutes (got {options.WebSocketInitTimeout}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Wrenn.GraphQL;
 
@@ -14,13 +13,11 @@ public static class PublicApi
 
     public static void Map(WebApplication app)
     {
-        var api = app.Services.GetRequiredService<IOptions<ApiOptions>>().Value;
         var identity = app.Services.GetRequiredService<SiloIdentity>();
         app.MapGet("/healthz", () => Results.Text($"ok {identity.SiloName}\n"));
         app.MapGet("/", () => Results.Redirect("/ui"));
-        var backend = ActivatorUtilities.CreateInstance<SiloApiBackend>(app.Services);
-        app.UseWhen(context => context.Request.Path.StartsWithSegments(DashboardPath), dashboard => dashboard.UseMiddleware<DashboardAccess>(backend));
-        app.MapWrennApi(backend, api.WebSocketInitTimeout);
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(DashboardPath), dashboard => dashboard.UseMiddleware<DashboardAccess>());
+        app.MapWrennApi();
         app.MapOrleansDashboard(routePrefix: DashboardPath);
     }
 }

@@ -1,14 +1,16 @@
+using System.Runtime.CompilerServices;
 using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.GraphQL.Backend;
 using Wrenn.Silo.Cluster;
+using Wrenn.Silo.Cluster.Events;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Hosting;
 
 /// <summary>The silo's side of the API: what the GraphQL layer needs beyond the grain interfaces.</summary>
-internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, SandboxService sandboxes, IGrainFactory grains, ClusterHosts hosts, AuditLog audit) : IWrennBackend
+internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, SandboxService sandboxes, IGrainFactory grains, ClusterHosts hosts, ISandboxChangeFeed changes, AuditLog audit) : IWrennBackend
 {
     public Task<Caller?> AuthenticateAsync(string apiKey, CancellationToken cancellationToken) => teams.AuthenticateAsync(apiKey, cancellationToken);
 
@@ -31,6 +33,13 @@ internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, San
     public async Task<TemplateInfo?> TemplateAsync(Caller caller, string nameOrId, CancellationToken cancellationToken) =>
         await templates.ResolveAsync(caller, nameOrId, cancellationToken) is { } row ? await grains.GetGrain<ITemplateGrain>(row.Id).GetAsync(caller) : null;
 
+    public async Task<IReadOnlyDictionary<string, TemplateInfo>> TemplatesByIdAsync(Caller caller, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    {
+        // A page names few templates (most sandboxes start from the same ones): one grain call each, together.
+        var found = await Task.WhenAll(ids.Distinct().Select(id => TemplateAsync(caller, id, cancellationToken)));
+        return found.OfType<TemplateInfo>().ToDictionary(t => t.Id);
+    }
+
     public async Task DeleteTemplateAsync(Caller caller, string name, CancellationToken cancellationToken)
     {
         var row = await templates.ResolveAsync(caller, name, cancellationToken)
@@ -38,21 +47,42 @@ internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, San
         await grains.GetGrain<ITemplateGrain>(row.Id).DeleteAsync(caller);
     }
 
-    public async Task<IReadOnlyList<HostInfo>> HostsAsync(Caller caller, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<HostInfo>> HostsAsync(Caller caller, CancellationToken cancellationToken) =>
+        await Task.WhenAll(hosts.Live().Select(name => HostAsync(caller, name)));
+
+    public async Task<IReadOnlyDictionary<string, HostInfo>> HostsByNameAsync(Caller caller, IReadOnlyCollection<string> names, CancellationToken cancellationToken)
     {
-        var found = new List<HostInfo>();
-        foreach (var name in hosts.Live())
+        var asked = await Task.WhenAll(names.Distinct().Where(hosts.IsLive).Select(name => HostAsync(caller, name)));
+        return asked.ToDictionary(h => h.Name);
+    }
+
+    /// <summary>A live host's slot grain; one that does not answer is shown as not live.</summary>
+    private async Task<HostInfo> HostAsync(Caller caller, string name)
+    {
+        try
         {
-            try
+            return await grains.GetGrain<IHostSlotGrain>(name).GetAsync(caller);
+        }
+        catch (GrainException)
+        {
+            return new HostInfo(name, new HostCapacity(0, 0, 0), new HostCapacity(0, 0, 0), 0, Live: false);
+        }
+    }
+
+    public IAsyncEnumerable<SandboxChange> SandboxChangesAsync(Caller caller, string? sandboxId, CancellationToken cancellationToken)
+    {
+        // Subscribed here, before the first read: a change right after this call is not missed.
+        var subscription = changes.Subscribe(caller.TeamId, sandboxId, cancellationToken);
+        return ReadAsync(subscription, cancellationToken);
+
+        static async IAsyncEnumerable<SandboxChange> ReadAsync(SandboxChangeSubscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            using (subscription)
             {
-                found.Add(await grains.GetGrain<IHostSlotGrain>(name).GetAsync(caller));
-            }
-            catch (GrainException)
-            {
-                found.Add(new HostInfo(name, new HostCapacity(0, 0, 0), new HostCapacity(0, 0, 0), 0, Live: false));
+                await foreach (var change in subscription.Changes.ReadAllAsync(cancellationToken))
+                    yield return change;
             }
         }
-        return found;
     }
 
     public async Task<TeamInfo> TeamAsync(Caller caller, CancellationToken cancellationToken)

@@ -12,7 +12,10 @@ using Wrenn.Abstractions.Network;
 using Wrenn.Abstractions.Plugins;
 using Wrenn.Abstractions.Storage;
 using Wrenn.Abstractions.Vmm;
+using Wrenn.GraphQL;
+using Wrenn.GraphQL.Backend;
 using Wrenn.Silo.Cluster;
+using Wrenn.Silo.Cluster.Events;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Grains;
 using Wrenn.Silo.Hosting.Startup;
@@ -59,6 +62,8 @@ public static class WrennComposition
         services.AddSingleton(identity);
         services.AddSingleton(database);
         services.AddSingleton(database.Main);
+        services.AddSingleton<SandboxChangeFeed>();
+        services.AddSingleton<ISandboxChangeFeed>(sp => sp.GetRequiredService<SandboxChangeFeed>());
         services.AddSingleton<SandboxStore>();
         services.AddSingleton<TemplateCatalog>();
         services.AddSingleton<Teams>();
@@ -92,7 +97,13 @@ public static class WrennComposition
         // Pausing every sandbox on exit takes longer than the default 30 s.
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(10));
 
+        // The public API (GraphQL.NET, its options from Wrenn:GraphQL) on this silo's backend.
+        services.AddSingleton<SiloApiBackend>();
+        services.AddSingleton<IWrennBackend>(sp => sp.GetRequiredService<SiloApiBackend>());
+        services.AddWrennApi(configuration);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(api.Listen), api.Port));
+
+        options.Services?.Invoke(services);
         return builder;
     }
 

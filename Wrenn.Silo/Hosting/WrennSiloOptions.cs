@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Wrenn.Silo.Hosting;
@@ -47,6 +48,9 @@ public sealed record WrennSiloOptions
 
     /// <summary>Where logs go; none when null (tests).</summary>
     public Action<ILoggingBuilder>? Logging { get; init; }
+
+    /// <summary>Services added or replaced after Wrenn's own (a test decorates the API's backend with it).</summary>
+    public Action<IServiceCollection>? Services { get; init; }
 
     /// <summary>
     /// Boot the base image once at start and freeze it, so that creates of the base's default size

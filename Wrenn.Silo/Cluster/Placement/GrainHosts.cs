@@ -25,14 +25,14 @@ public sealed class GrainHosts(SandboxStore sandboxes)
         return new Scope();
     }
 
-    /// <summary>Sandboxes and host slots live on one host; other grains go anywhere.</summary>
-    public static bool IsHostAffine(GrainId grain) => grain.Type.ToString() is GrainTypes.Sandbox or GrainTypes.Host;
+    /// <summary>Sandboxes, host slots and hosts' event grains live on one host; other grains go anywhere.</summary>
+    public static bool IsHostAffine(GrainId grain) => grain.Type.ToString() is GrainTypes.Sandbox or GrainTypes.Host or GrainTypes.SandboxEvents;
 
     /// <param name="creatingOn">The host a create named (<see cref="OnHost"/>), if the call is one.</param>
     public async ValueTask<string> HostOfAsync(GrainId grain, string? creatingOn)
     {
         var key = grain.Key.ToString()!;
-        if (grain.Type.ToString() == GrainTypes.Host)
+        if (grain.Type.ToString() is GrainTypes.Host or GrainTypes.SandboxEvents)
             return key;
         if (grain.Type.ToString() != GrainTypes.Sandbox)
             throw new InvalidOperationException($"Grain {grain} is not host-affine: only sandboxes and host slots are.");

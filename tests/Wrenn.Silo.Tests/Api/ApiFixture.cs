@@ -3,21 +3,44 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Wrenn.GraphQL.Backend;
+using Wrenn.Silo.Hosting;
 using Wrenn.Silo.Tests.Sandboxes;
 using Wrenn.Testing;
 
 namespace Wrenn.Silo.Tests.Api;
 
+/// <summary>The API test classes share one silo.</summary>
+[CollectionDefinition(Name)]
+public sealed class ApiCollection : ICollectionFixture<ApiFixture>
+{
+    public const string Name = "Api";
+}
+
 /// <summary>A whole silo (real VMs) serving its public API on a loopback port, and an HTTP client for it.</summary>
 public sealed class ApiFixture : IAsyncLifetime
 {
-    public SiloFixture Silo { get; } = new();
+    public ApiFixture() => Silo = new SiloFixture
+    {
+        Logging = logging => logging.AddProvider(Errors),
+        Services = services => services.AddSingleton<IWrennBackend>(sp => Backend = new CountingBackend(sp.GetRequiredService<SiloApiBackend>())),
+    };
+
+    public SiloFixture Silo { get; }
 
     public Uri BaseAddress { get; private set; } = null!;
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(5) };
 
+    /// <summary>What the web app logged as errors (the API's unexpected exceptions, Kestrel's unhandled ones).</summary>
+    public ErrorLog Errors { get; } = new();
+
     public string AdminKey => Silo.Host.FirstAdminKey!;
+
+    /// <summary>The silo's backend as the API uses it, every call counted.</summary>
+    public CountingBackend Backend { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {

@@ -7,7 +7,8 @@ using System.Text.Json.Nodes;
 namespace Wrenn.Silo.Tests.Api;
 
 /// <summary>The GraphQL API end to end over HTTP and WebSocket, on real VMs.</summary>
-public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
+[Collection(ApiCollection.Name)]
+public sealed class ApiTests(ApiFixture api)
 {
     private static string? Code(JsonObject body) => body["errors"]?[0]?["extensions"]?["code"]?.GetValue<string>();
 
@@ -201,7 +202,7 @@ public sealed class ApiTests(ApiFixture api) : IClassFixture<ApiFixture>
 
         var (wrongType, wrongTypeBody) = await api.GraphQLAsync(api.AdminKey, "query ($n: Int!) { sandboxes(first: $n) { nodes { id } } }", new { n = "ten" });
         Assert.Equal(HttpStatusCode.BadRequest, wrongType);
-        Assert.Contains("Variable \"$n\" got invalid value", wrongTypeBody["errors"]![0]!["message"]!.GetValue<string>());
+        Assert.Contains("Variable '$n' is invalid", wrongTypeBody["errors"]![0]!["message"]!.GetValue<string>());
 
         var (legacy, _) = await api.GraphQLAsync(api.AdminKey, "{ nope }", accept: "application/json");
         Assert.Equal(HttpStatusCode.OK, legacy); // application/json: 200 for any well-formed request

@@ -37,7 +37,15 @@ public sealed class SiloFixture : IAsyncLifetime
         OnExit = OnExit.Destroy,
         WarmBase = WarmBase,
         Configuration = TestSiloSettings.With(Configuration),
+        Logging = Logging,
+        Services = Services,
     };
+
+    /// <summary>Where the silo's logs go (none by default).</summary>
+    public Action<Microsoft.Extensions.Logging.ILoggingBuilder>? Logging { get; init; }
+
+    /// <summary>Services the test adds or replaces (e.g. a counting decorator of the API's backend).</summary>
+    public Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? Services { get; init; }
 
     /// <summary>Settings for the silo (Wrenn:Sandboxes:…, Wrenn:Capacity:…).</summary>
     public Microsoft.Extensions.Configuration.IConfiguration? Configuration { get; init; }

@@ -11,7 +11,7 @@ public static class TestSiloSettings
     public static readonly IReadOnlyDictionary<string, string?> Defaults = new Dictionary<string, string?>
     {
         ["Wrenn:Api:Port"] = "0",
-        ["Wrenn:Api:WebSocketInitTimeout"] = "00:00:02",
+        ["Wrenn:GraphQL:ConnectionInitTimeout"] = "00:00:02",
         ["Wrenn:Cluster:ProbeTimeout"] = "00:00:01",
         ["Wrenn:Cluster:MissedProbesLimit"] = "3",
         ["Wrenn:Cluster:TableRefreshTimeout"] = "00:00:02",

@@ -1,4 +1,4 @@
-// The differential test schema on the graphql-js side. The C# side must build the same shape.
+// The bench schema (bench/Wrenn.Bench.GraphQL) on the graphql-js side; the C# side builds the same shape.
 import { buildSchema, GraphQLScalarType } from 'graphql';
 
 export const sdl = `

@@ -1,0 +1,95 @@
+using System.Text;
+using GraphQL;
+using GraphQL.Types;
+using Wrenn.Grains.Sandboxes;
+using Wrenn.GraphQL.Backend;
+using Wrenn.GraphQL.Schema.Types;
+
+namespace Wrenn.GraphQL.Schema.Roots;
+
+public sealed class MutationType : ObjectGraphType
+{
+    public MutationType()
+    {
+        Name = "Mutation";
+        Field<NonNullGraphType<SandboxType>, SandboxInfo>("createSandbox").Description("Creates a sandbox and returns once it is RUNNING.")
+            .Argument<NonNullGraphType<CreateSandboxInputType>>("input")
+            .ResolveAsync(async c =>
+            {
+                var api = c.Api();
+                var input = c.GetArgument<CreateSandboxInput>("input");
+                var metadata = new Dictionary<string, string>();
+                foreach (var pair in input.Metadata ?? [])
+                    metadata[pair.Key] = pair.Value;
+                return await api.Backend.CreateSandboxAsync(api.Caller, new NewSandboxRequest(input.Template, input.Vcpus ?? 0, input.MemoryMib ?? 0,
+                    input.TimeoutSeconds ?? CreateSandboxInputType.DefaultTimeoutSeconds, metadata), c.CancellationToken);
+            });
+        Field<NonNullGraphType<BooleanGraphType>, bool>("destroySandbox").Description("Destroys a sandbox; returns once its VM, network and disk are gone. Running commands are cancelled.")
+            .Argument<NonNullGraphType<IdGraphType>>("id")
+            .ResolveAsync(async c =>
+            {
+                await c.Api().Backend.Sandbox(c.GetArgument<string>("id")).DestroyAsync(c.Api().Caller);
+                return true;
+            });
+        Field<NonNullGraphType<SandboxType>, SandboxInfo>("pauseSandbox")
+            .Description("Snapshots the sandbox to disk and stops its VM: it holds no memory or CPU until resumed. Waits for running commands.")
+            .Argument<NonNullGraphType<IdGraphType>>("id")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("id")).PauseAsync(c.Api().Caller));
+        Field<NonNullGraphType<SandboxType>, SandboxInfo>("resumeSandbox").Description("Brings a paused sandbox back exactly as it was.")
+            .Argument<NonNullGraphType<IdGraphType>>("id")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("id")).ResumeAsync(c.Api().Caller));
+        Field<NonNullGraphType<SandboxType>, SandboxInfo>("setSandboxTimeout").Description("The sandbox is destroyed after this many more seconds of running time.")
+            .Argument<NonNullGraphType<IdGraphType>>("id")
+            .Argument<NonNullGraphType<IntGraphType>>("seconds")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("id")).SetTimeoutAsync(c.Api().Caller, c.GetArgument<int>("seconds")));
+        ExecArguments.AddTo(Field<NonNullGraphType<ExecResultType>, ExecOutcome>("exec").Description("Runs a command to its end and returns its exit code and output."))
+            .Argument<IntGraphType>("timeoutSeconds")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId"))
+                .ExecAsync(c.Api().Caller, ExecArguments.Read(c) with { TimeoutSeconds = c.GetArgument<int?>("timeoutSeconds") }, c.CancellationToken));
+        Field<NonNullGraphType<FileInfoType>, FileEntry>("writeFile").Description("Writes a file (parents are created); use PUT /files for large ones.")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<NonNullGraphType<StringGraphType>>("path")
+            .Argument<NonNullGraphType<StringGraphType>>("content")
+            .Argument<FileEncodingType>("encoding", a => a.DefaultValue = FileEncoding.Utf8)
+            .ResolveAsync(async c =>
+            {
+                var text = c.GetArgument<string>("content");
+                var content = c.GetArgument("encoding", FileEncoding.Utf8) == FileEncoding.Base64 ? FromBase64(text) : Encoding.UTF8.GetBytes(text);
+                return await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).WriteFileAsync(c.Api().Caller, c.GetArgument<string>("path"), content, c.CancellationToken);
+            });
+        Field<NonNullGraphType<TemplateType>, TemplateInfo>("createTemplateFromSandbox")
+            .Description("Freezes a running sandbox into a template (it goes on running); sandboxes from it start in that state.")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<NonNullGraphType<StringGraphType>>("name")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).CreateTemplateAsync(c.Api().Caller, c.GetArgument<string>("name")));
+        Field<NonNullGraphType<BooleanGraphType>, bool>("deleteTemplate").Description("Refused while sandboxes use the template.")
+            .Argument<NonNullGraphType<StringGraphType>>("name")
+            .ResolveAsync(async c =>
+            {
+                await c.Api().Backend.DeleteTemplateAsync(c.Api().Caller, c.GetArgument<string>("name"), c.CancellationToken);
+                return true;
+            });
+        Field<NonNullGraphType<TeamType>, TeamInfo>("createTeam").Description("Admin keys only.")
+            .Argument<NonNullGraphType<StringGraphType>>("name")
+            .ResolveAsync(async c => await c.Api().Backend.CreateTeamAsync(c.Api().Caller, c.GetArgument<string>("name"), c.CancellationToken));
+        Field<NonNullGraphType<NewApiKeyType>, NewApiKeyInfo>("createApiKey").Description("Admin keys only. The key is returned this once.")
+            .Argument<NonNullGraphType<StringGraphType>>("team", "Team name or id.")
+            .Argument<BooleanGraphType>("admin", a => a.DefaultValue = false)
+            .ResolveAsync(async c => await c.Api().Backend.CreateApiKeyAsync(c.Api().Caller, c.GetArgument<string>("team"), c.GetArgument("admin", false), c.CancellationToken));
+        Field<NonNullGraphType<BooleanGraphType>, bool>("revokeApiKey").Description("Admin keys only.")
+            .Argument<NonNullGraphType<IdGraphType>>("id")
+            .ResolveAsync(async c => await c.Api().Backend.RevokeApiKeyAsync(c.Api().Caller, c.GetArgument<string>("id"), c.CancellationToken));
+    }
+
+    private static byte[] FromBase64(string text)
+    {
+        try
+        {
+            return Convert.FromBase64String(text);
+        }
+        catch (FormatException)
+        {
+            throw ApiErrors.Error("BAD_USER_INPUT", "content is not valid base64 (encoding: BASE64).");
+        }
+    }
+}

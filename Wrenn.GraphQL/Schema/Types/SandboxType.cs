@@ -1,0 +1,28 @@
+using GraphQL.DataLoader;
+using GraphQL.Types;
+using Wrenn.Grains.Sandboxes;
+
+namespace Wrenn.GraphQL.Schema.Types;
+
+public sealed class SandboxType : ObjectGraphType<SandboxInfo>
+{
+    public SandboxType()
+    {
+        Name = "Sandbox";
+        Description = "A microVM running a real Linux for one task.";
+        Field<NonNullGraphType<IdGraphType>, string>("id").Resolve(c => c.Source.Id);
+        Field<NonNullGraphType<SandboxStateType>, ApiSandboxState>("state").Resolve(c => SandboxStateType.Of(c.Source.State));
+        Field<NonNullGraphType<TemplateType>, IDataLoaderResult<TemplateInfo>>("template")
+            .Resolve(c => c.Api().Templates.Load(c.Source.TemplateId, found => found ?? Deleted(c.Source.TemplateId)));
+        Field<HostType, IDataLoaderResult<HostInfo?>>("host").Resolve(c => c.Api().Hosts.Load(c.Source.Host));
+        Field<NonNullGraphType<IntGraphType>, int>("vcpus").Resolve(c => c.Source.Vcpus);
+        Field<NonNullGraphType<IntGraphType>, int>("memoryMib").Resolve(c => c.Source.MemoryMib);
+        Field<NonNullGraphType<DateTimeType>, DateTimeOffset>("createdAt").Resolve(c => c.Source.CreatedAt);
+        Field<DateTimeType, DateTimeOffset?>("expiresAt").Description("When its timeout destroys it (while running).").Resolve(c => c.Source.Deadline);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<KeyValueType>>>, IEnumerable<KeyValuePair<string, string>>>("metadata").Resolve(c => c.Source.Metadata);
+        Field<StringGraphType, string?>("error").Description("Why it failed, was lost or was destroyed by the silo.").Resolve(c => c.Source.Error);
+    }
+
+    /// <summary>What a sandbox shows of a template deleted since it started.</summary>
+    private static TemplateInfo Deleted(string id) => new(id, "(deleted)", null, false, TemplateKind.Image, 0, 0, "", 0, default);
+}
