@@ -5,7 +5,7 @@ using Wrenn.Abstractions.Plugins;
 using Wrenn.Grains.Runtime;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Guest.Protocol;
-using Wrenn.Guest.Protocol.Connect;
+using Grpc.Core;
 using Wrenn.Guest.Protocol.V1;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Runtime.Grains;
@@ -122,7 +122,7 @@ public sealed partial class SandboxGrain(
             var result = await agent.ExecAsync(ToStart(request), cancellationToken, TimeoutOf(request));
             return new ExecOutcome(result.ExitCode, Encoding.UTF8.GetString(result.Stdout), Encoding.UTF8.GetString(result.Stderr));
         }
-        catch (Exception e) when (e is ConnectException or OperationCanceledException)
+        catch (Exception e) when (e is AgentException or OperationCanceledException)
         {
             throw ExecFailed(e, request, cancellationToken);
         }
@@ -141,7 +141,7 @@ public sealed partial class SandboxGrain(
                     yield break;
                 next = events.Current;
             }
-            catch (Exception e) when (e is ConnectException or OperationCanceledException)
+            catch (Exception e) when (e is AgentException or OperationCanceledException)
             {
                 throw ExecFailed(e, request, cancellationToken);
             }
@@ -166,7 +166,7 @@ public sealed partial class SandboxGrain(
                 if (!await chunks.MoveNextAsync())
                     yield break;
             }
-            catch (ConnectException e)
+            catch (AgentException e)
             {
                 throw FileFailed(e, path);
             }
@@ -182,7 +182,7 @@ public sealed partial class SandboxGrain(
             var entry = await agent.WriteAllBytesAsync(path, content, cancellationToken);
             return ToEntry(entry);
         }
-        catch (ConnectException e)
+        catch (AgentException e)
         {
             throw FileFailed(e, path);
         }
@@ -197,7 +197,7 @@ public sealed partial class SandboxGrain(
         {
             return ToEntry(await agent.WriteChunkAsync(path, offset, data, truncate, cancellationToken));
         }
-        catch (ConnectException e)
+        catch (AgentException e)
         {
             throw FileFailed(e, path);
         }
@@ -210,7 +210,7 @@ public sealed partial class SandboxGrain(
         {
             return (await agent.ListAsync(path, cancellationToken)).Select(ToEntry).ToList();
         }
-        catch (ConnectException e)
+        catch (AgentException e)
         {
             throw FileFailed(e, path);
         }
@@ -498,20 +498,20 @@ public sealed partial class SandboxGrain(
 
     private GrainException ExecFailed(Exception e, ExecRequest request, CancellationToken cancellationToken) => e switch
     {
-        ConnectException { Code: ConnectCode.DeadlineExceeded } =>
+        AgentException { Code: StatusCode.DeadlineExceeded } =>
             new(ErrorCodes.DeadlineExceeded, $"'{request.Command}' ran past its timeout of {request.TimeoutSeconds} s and was killed."),
         _ when cancellationToken.IsCancellationRequested && (Context.CancellingSharedCalls || _record?.State != SandboxState.Running) =>
             new(ErrorCodes.Cancelled, $"'{request.Command}' was cancelled: sandbox {Id} was destroyed while it ran."),
         _ when cancellationToken.IsCancellationRequested => new(ErrorCodes.Cancelled, $"'{request.Command}' was cancelled."),
-        ConnectException { Code: ConnectCode.NotFound or ConnectCode.InvalidArgument or ConnectCode.PermissionDenied } c =>
+        AgentException { Code: StatusCode.NotFound or StatusCode.InvalidArgument or StatusCode.PermissionDenied } c =>
             new(ErrorCodes.InvalidArgument, $"'{request.Command}' could not be started: {c.Message}"),
         _ => new(ErrorCodes.Unavailable, $"Sandbox {Id}'s agent did not answer: {e.Message}"),
     };
 
-    private static GrainException FileFailed(ConnectException e, string path) => e.Code switch
+    private static GrainException FileFailed(AgentException e, string path) => e.Code switch
     {
-        ConnectCode.NotFound => new(ErrorCodes.NotFound, $"{path}: no such file or directory in the sandbox."),
-        ConnectCode.InvalidArgument or ConnectCode.FailedPrecondition or ConnectCode.AlreadyExists or ConnectCode.PermissionDenied =>
+        StatusCode.NotFound => new(ErrorCodes.NotFound, $"{path}: no such file or directory in the sandbox."),
+        StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.AlreadyExists or StatusCode.PermissionDenied =>
             new(ErrorCodes.InvalidArgument, $"{path}: {e.Message}"),
         _ => new(ErrorCodes.Unavailable, $"{path}: the sandbox's agent did not answer ({e.Message})."),
     };

@@ -5,7 +5,7 @@ using Wrenn.Abstractions.Network;
 using Wrenn.Abstractions.Storage;
 using Wrenn.Abstractions.Vmm;
 using Wrenn.Guest.Protocol;
-using Wrenn.Guest.Protocol.Connect;
+using Grpc.Core;
 
 namespace Wrenn.Silo.Sandboxes;
 
@@ -81,7 +81,7 @@ public sealed partial class SandboxVms
                 await agent.HealthAsync(cancellationToken, timeout: TimeSpan.FromSeconds(2));
                 return;
             }
-            catch (ConnectException e) when (e.Code is ConnectCode.Unavailable or ConnectCode.DeadlineExceeded)
+            catch (AgentException e) when (e.Code is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
             {
                 if (await vmm.AdoptAsync(vm, cancellationToken) is null)
                     throw new VmmException($"The VM of {vm.SandboxId} exited while booting.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };

@@ -196,7 +196,7 @@ public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixtur
             {
                 return await ReadCounterAsync(sandbox);
             }
-            catch (Wrenn.Guest.Protocol.Connect.ConnectException) when (attempt < 120)
+            catch (Wrenn.Guest.Protocol.AgentException) when (attempt < 120)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500), Ct);
             }
@@ -220,7 +220,7 @@ public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixtur
                 if (text.Length == 64)
                     return text;
             }
-            catch (Wrenn.Guest.Protocol.Connect.ConnectException e) when (e.Code == Wrenn.Guest.Protocol.Connect.ConnectCode.NotFound)
+            catch (Wrenn.Guest.Protocol.AgentException e) when (e.Code == Grpc.Core.StatusCode.NotFound)
             {
             }
             await Task.Delay(250, Ct);
