@@ -283,7 +283,13 @@ public sealed class AgentClient : IDisposable
         var call = _clients.Files.Watch(new WatchRequest { Path = path, Recursive = recursive }, Options(cancellationToken, timeout: null, unaryDefault: false));
         try
         {
-            await call.ResponseHeadersAsync;
+            var headers = await call.ResponseHeadersAsync;
+            if (headers.Get(AgentEndpoint.WatchReadyHeader) is null)
+            {
+                // A refused watch answers with its status alone (no ready header): reading says why.
+                await call.ResponseStream.MoveNext(cancellationToken);
+                throw new AgentException(StatusCode.Internal, $"The agent answered the watch of '{path}' without {AgentEndpoint.WatchReadyHeader}.");
+            }
             return new AgentStream<FileEvent>(call);
         }
         catch (RpcException e)

@@ -12,6 +12,9 @@ public static class AgentEndpoint
     /// </summary>
     public const int ProtocolVersion = 2;
 
+    /// <summary>The response header FilesystemService.Watch sends once the watch is in place (value <c>ready</c>).</summary>
+    public const string WatchReadyHeader = "wrenn-watch";
+
     /// <summary>Feature names an agent lists in its health answer.</summary>
     public static class Capabilities
     {

@@ -10,8 +10,8 @@ namespace Wrenn.Guest.Agent.Files;
 /// own (poll on the inotify descriptor and an eventfd that ends it). A recursive watch adds a watch
 /// for every folder below the root, and for each folder created or moved in later before it reports
 /// it, so changes inside a new folder are seen from the moment its CREATE arrives; entries already in
-/// a folder when its watch is added are reported as CREATE (an entry made in that instant may be
-/// reported twice). Disposing ends the thread, which closes the descriptor: the kernel then drops
+/// a new folder when its watch is added are reported as CREATE too (so `mkdir -p a/b/c` reports all
+/// three; an entry made in that very instant may be reported twice). Disposing ends the thread, which closes the descriptor: the kernel then drops
 /// every watch of the instance, so nothing stays behind in the guest.
 /// </summary>
 internal sealed unsafe class DirectoryWatch : IDisposable
@@ -211,9 +211,10 @@ internal sealed unsafe class DirectoryWatch : IDisposable
             var isDirectory = (mask & InIsDir) != 0;
             if ((mask & InCreate) != 0)
             {
-                Emit(FileEventType.Create, path, isDirectory);
                 if (isDirectory && _recursive)
                     WatchNewFolder(path);
+                else
+                    Emit(FileEventType.Create, path, isDirectory);
             }
             if ((mask & InModify) != 0)
                 Emit(FileEventType.Write, path, isDirectory);
@@ -231,31 +232,37 @@ internal sealed unsafe class DirectoryWatch : IDisposable
                         Renamed(from.Path, path);
                     Emit(FileEventType.Rename, path, isDirectory, from.Path);
                 }
+                else if (isDirectory && _recursive)
+                {
+                    WatchNewFolder(path);
+                }
                 else
                 {
                     Emit(FileEventType.Create, path, isDirectory);
-                    if (isDirectory && _recursive)
-                        WatchNewFolder(path);
                 }
             }
         }
         return true;
     }
 
-    /// <summary>Adds watches for a new folder and everything in it first, then reports what it already holds.</summary>
+    /// <summary>
+    /// A folder that appeared in a recursive watch: its watch is added first, then its CREATE is
+    /// reported, then what it already holds (folders the same way, depth first).
+    /// </summary>
     private void WatchNewFolder(string folder)
     {
-        if (Add(folder, throwIfGone: false) < 0)
+        var watched = Add(folder, throwIfGone: false) >= 0;
+        Emit(FileEventType.Create, folder, isDirectory: true);
+        if (!watched)
             return;
         try
         {
             foreach (var entry in new DirectoryInfo(folder).EnumerateFileSystemInfos())
             {
-                var isDirectory = entry is DirectoryInfo && entry.LinkTarget is null;
-                if (isDirectory)
+                if (entry is DirectoryInfo && entry.LinkTarget is null)
                     WatchNewFolder(entry.FullName);
-                // After its own watch is in place: nothing inside it can be missed.
-                Emit(FileEventType.Create, entry.FullName, isDirectory);
+                else
+                    Emit(FileEventType.Create, entry.FullName, isDirectory: entry is DirectoryInfo);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -158,7 +158,7 @@ internal sealed class FilesystemGrpcService(ILogger<FilesystemGrpcService> logge
         var path = Entries.Absolute(request.Path);
         using var watch = DirectoryWatch.Open(path, request.Recursive);
         // The headers tell the caller the watch is in place: changes from now on are seen.
-        await context.WriteResponseHeadersAsync([]);
+        await context.WriteResponseHeadersAsync(new Metadata { { Wrenn.Guest.Protocol.AgentEndpoint.WatchReadyHeader, "ready" } });
         try
         {
             await foreach (var e in watch.ReadAllAsync(context.CancellationToken))

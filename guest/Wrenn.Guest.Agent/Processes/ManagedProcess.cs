@@ -30,12 +30,15 @@ internal sealed class ManagedProcess
     private readonly SemaphoreSlim _inputLock = new(1, 1);
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SpawnedProcess _process;
+    private readonly Action<ManagedProcess> _exiting;
     private bool _inputClosed;
     private ExitStatus? _exit;
 
-    public ManagedProcess(SpawnedProcess process, StartRequest request, bool detached, DateTimeOffset startedAt)
+    /// <param name="exiting">Runs once the exit is known, before any caller hears of it (the table forgets a Start process here).</param>
+    public ManagedProcess(SpawnedProcess process, StartRequest request, bool detached, DateTimeOffset startedAt, Action<ManagedProcess> exiting)
     {
         _process = process;
+        _exiting = exiting;
         Request = request;
         Detached = detached;
         StartedAt = startedAt;
@@ -220,6 +223,7 @@ internal sealed class ManagedProcess
             _subscribers.Clear();
         }
         AgentLog.Exited(logger, Pid, exit.ExitCode, exit.Signal);
+        _exiting(this);
         var exitEvent = ExitEvent(exit);
         foreach (var target in targets)
         {

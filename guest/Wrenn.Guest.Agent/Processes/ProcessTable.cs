@@ -50,7 +50,7 @@ internal sealed class ProcessTable(AgentOptions options, ILogger<ProcessTable> l
             }, $"Could not start '{request.Command}': {e.Message}"));
         }
 
-        var process = new ManagedProcess(spawned, request, detached, DateTimeOffset.UtcNow);
+        var process = new ManagedProcess(spawned, request, detached, DateTimeOffset.UtcNow, Exiting);
         var owner = detached ? null : process.Subscribe(lossless: true);
         _processes[process.Pid] = process;
         AgentLog.Started(logger, process.Pid, request.Command, launch.User);
@@ -100,14 +100,20 @@ internal sealed class ProcessTable(AgentOptions options, ILogger<ProcessTable> l
             process.KillIfRunning();
     }
 
+    /// <summary>A Start process leaves the table before its caller hears of the exit; a StartProcess one stays a while.</summary>
+    private void Exiting(ManagedProcess process)
+    {
+        if (!process.Detached)
+            _processes.TryRemove(new KeyValuePair<int, ManagedProcess>(process.Pid, process));
+    }
+
     private async Task ForgetWhenDueAsync(ManagedProcess process)
     {
+        if (!process.Detached)
+            return;
         await process.Ended;
-        if (process.Detached)
-        {
-            ForgetOldestEnded();
-            await Task.Delay(options.EndedProcessRetention);
-        }
+        ForgetOldestEnded();
+        await Task.Delay(options.EndedProcessRetention);
         _processes.TryRemove(new KeyValuePair<int, ManagedProcess>(process.Pid, process));
     }
 
