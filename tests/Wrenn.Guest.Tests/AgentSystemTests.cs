@@ -71,6 +71,28 @@ public sealed class AgentSystemTests(AgentProcessFixture agent) : IClassFixture<
     }
 
     [Fact]
+    public async Task Settle_refuses_a_short_seed_or_a_time_before_1970_and_changes_nothing()
+    {
+        using var client = agent.NewClient();
+        // Checked before anything is applied: the clock (here the host's) is not touched.
+        var shortSeed = await Assert.ThrowsAsync<AgentException>(() => client.SettleAsync(DateTimeOffset.UtcNow.AddYears(1), new byte[8], Ct));
+        Assert.Equal(StatusCode.InvalidArgument, shortSeed.Code);
+        Assert.Contains("16 to 4096", shortSeed.Message);
+        var badTime = await Assert.ThrowsAsync<AgentException>(() => client.SettleAsync(DateTimeOffset.UnixEpoch.AddDays(-1), RandomNumberGenerator.GetBytes(64), Ct));
+        Assert.Equal(StatusCode.InvalidArgument, badTime.Code);
+        Assert.InRange(await client.GetTimeAsync(Ct), DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
+    }
+
+    [Fact]
+    public async Task Health_reports_the_protocol_version_and_capabilities()
+    {
+        using var client = agent.NewClient();
+        var health = await client.HealthAsync(Ct);
+        Assert.Equal(AgentEndpoint.ProtocolVersion, health.ProtocolVersion);
+        Assert.Equal(AgentEndpoint.Capabilities.All, health.Capabilities);
+    }
+
+    [Fact]
     public async Task The_client_timeout_of_a_command_kills_it_and_says_deadline_exceeded()
     {
         using var client = agent.NewClient();

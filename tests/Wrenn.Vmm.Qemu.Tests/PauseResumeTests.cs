@@ -224,6 +224,10 @@ public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixtur
                 Assert.Contains("before-42", await TerminalUntilAsync(output, "before-42\r\n"));
                 await agent.SendInputAsync(pid, "echo after-$((6*7))\n"u8.ToArray(), close: false, Ct);
                 Assert.Contains("after-42", await TerminalUntilAsync(output, "after-42\r\n"));
+
+                // Settle (clock and RNG in one call) sets the restored guest's clock for real.
+                var settled = await agent.SettleAsync(DateTimeOffset.UtcNow, System.Security.Cryptography.RandomNumberGenerator.GetBytes(64), Ct);
+                Assert.InRange(settled, DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddSeconds(1));
             });
         }
         finally
