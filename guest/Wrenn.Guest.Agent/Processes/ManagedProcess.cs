@@ -20,7 +20,7 @@ internal sealed class ManagedProcess
 {
     public const int RetainedBytes = 1024 * 1024;
     public const long MaxAttachedBacklogBytes = 8 * 1024 * 1024;
-    private const int ReadBufferBytes = 32 * 1024;
+    private const int ReadBufferBytes = 64 * 1024;
     private const int SigKill = 9;
 
     private readonly Lock _gate = new();
