@@ -240,22 +240,11 @@ public sealed class AgentClient : IDisposable
             await call.RequestStream.CompleteAsync();
             return await call.ResponseAsync;
         }
-        catch (RpcException e)
+        catch (Exception e) when (e is RpcException or InvalidOperationException)
         {
-            throw AgentException.From(e);
-        }
-        catch (InvalidOperationException) when (call.ResponseAsync.IsCompleted)
-        {
-            // The agent refused the file and ended the call while chunks were still going out.
-            try
-            {
-                await call.ResponseAsync;
-            }
-            catch (RpcException e)
-            {
-                throw AgentException.From(e);
-            }
-            throw;
+            // The agent may have refused the file and ended the call while chunks were still going
+            // out; the write then fails with a bare cancel, and the agent's answer says why.
+            throw await AgentCalls.AnswerOf(call.ResponseAsync, e);
         }
     }
 

@@ -33,9 +33,9 @@ public sealed class AgentInput : IDisposable
             await _call.RequestStream.CompleteAsync();
             await _call.ResponseAsync;
         }
-        catch (RpcException e)
+        catch (Exception e) when (e is RpcException or InvalidOperationException)
         {
-            throw AgentException.From(e);
+            throw await AgentCalls.AnswerOf(_call.ResponseAsync, e);
         }
     }
 
@@ -49,22 +49,10 @@ public sealed class AgentInput : IDisposable
         {
             await _call.RequestStream.WriteAsync(message, cancellationToken);
         }
-        catch (RpcException e)
-        {
-            throw AgentException.From(e);
-        }
-        catch (InvalidOperationException) when (_call.ResponseAsync.IsCompleted)
+        catch (Exception e) when (e is RpcException or InvalidOperationException)
         {
             // The agent ended the call (e.g. the process is gone): its status says why.
-            try
-            {
-                await _call.ResponseAsync;
-            }
-            catch (RpcException e)
-            {
-                throw AgentException.From(e);
-            }
-            throw;
+            throw await AgentCalls.AnswerOf(_call.ResponseAsync, e);
         }
     }
 }

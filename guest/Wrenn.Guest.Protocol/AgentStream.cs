@@ -42,6 +42,29 @@ internal static class AgentCalls
         }
     }
 
+    /// <summary>
+    /// The failure to report when sending on a client stream failed: the agent's own status if it
+    /// answered (it may end the call early, e.g. refusing a file), else the send's failure.
+    /// </summary>
+    public static async Task<AgentException> AnswerOf<T>(Task<T> response, Exception sendFailure)
+    {
+        try
+        {
+            await response.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (RpcException answer) when (answer.StatusCode != StatusCode.Cancelled || sendFailure is not RpcException)
+        {
+            return AgentException.From(answer);
+        }
+        catch (Exception)
+        {
+            // No better answer (cancelled too, or none in time): report the send's failure.
+        }
+        return sendFailure is RpcException rpc
+            ? AgentException.From(rpc)
+            : new AgentException(StatusCode.Unknown, sendFailure.Message, sendFailure);
+    }
+
     public static async Task<T> Unary<T>(AsyncUnaryCall<T> call)
     {
         using (call)
