@@ -4,7 +4,7 @@ using System.Threading.Channels;
 using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Guest.Protocol;
-using Wrenn.Guest.Protocol.Connect;
+using Grpc.Core;
 using Wrenn.Guest.Protocol.V1;
 using Wrenn.Silo.Grains.Turns;
 
@@ -25,7 +25,7 @@ public sealed partial class SandboxGrain
             var result = await agent.ExecAsync(ToStart(request), turn.Token, TimeoutOf(request));
             return new ExecOutcome(result.ExitCode, Encoding.UTF8.GetString(result.Stdout), Encoding.UTF8.GetString(result.Stderr));
         }
-        catch (Exception e) when (e is ConnectException or OperationCanceledException)
+        catch (Exception e) when (e is AgentException or OperationCanceledException)
         {
             throw ExecFailed(e, request, turn);
         }
@@ -47,7 +47,7 @@ public sealed partial class SandboxGrain
                     await events.Writer.WriteAsync(ToEvent(next), turn.Token);
                 events.Writer.TryComplete();
             }
-            catch (Exception e) when (e is ConnectException or OperationCanceledException)
+            catch (Exception e) when (e is AgentException or OperationCanceledException)
             {
                 events.Writer.TryComplete(ExecFailed(e, request, turn));
             }
@@ -76,7 +76,7 @@ public sealed partial class SandboxGrain
                 if (!await chunks.MoveNextAsync())
                     yield break;
             }
-            catch (ConnectException e)
+            catch (AgentException e)
             {
                 throw FileFailed(e, path);
             }
@@ -92,7 +92,7 @@ public sealed partial class SandboxGrain
         {
             return ToEntry(await agent.WriteAllBytesAsync(path, content, turn.Token));
         }
-        catch (ConnectException e)
+        catch (AgentException e)
         {
             throw FileFailed(e, path);
         }
@@ -108,7 +108,7 @@ public sealed partial class SandboxGrain
         {
             return ToEntry(await agent.WriteChunkAsync(path, offset, data, truncate, turn.Token));
         }
-        catch (ConnectException e)
+        catch (AgentException e)
         {
             throw FileFailed(e, path);
         }
@@ -122,7 +122,7 @@ public sealed partial class SandboxGrain
         {
             return (await agent.ListAsync(path, turn.Token)).Select(ToEntry).ToList();
         }
-        catch (ConnectException e)
+        catch (AgentException e)
         {
             throw FileFailed(e, path);
         }
@@ -131,7 +131,9 @@ public sealed partial class SandboxGrain
     private AgentClient RunningAgent(Caller caller)
     {
         var record = Visible(caller);
-        return record.State == SandboxState.Running && _agent is not null ? _agent : throw NotRunning(record);
+        if (record.State != SandboxState.Running || _agent is null)
+            throw NotRunning(record);
+        return _legacyAgent is null ? _agent : throw new GrainException(ErrorCodes.FailedPrecondition, _legacyAgent.Message);
     }
 
     private static ExecEvent ToEvent(ProcessEvent next) => next.EventCase switch
@@ -144,19 +146,19 @@ public sealed partial class SandboxGrain
 
     private GrainException ExecFailed(Exception e, ExecRequest request, Turn turn) => e switch
     {
-        ConnectException { Code: ConnectCode.DeadlineExceeded } =>
+        AgentException { Code: StatusCode.DeadlineExceeded } =>
             new(ErrorCodes.DeadlineExceeded, $"'{request.Command}' ran past its timeout of {request.TimeoutSeconds} s and was killed."),
         _ when turn.CancelledByGate => new(ErrorCodes.Cancelled, $"'{request.Command}' was cancelled: sandbox {Id} was destroyed while it ran."),
         _ when turn.Token.IsCancellationRequested => new(ErrorCodes.Cancelled, $"'{request.Command}' was cancelled."),
-        ConnectException { Code: ConnectCode.NotFound or ConnectCode.InvalidArgument or ConnectCode.PermissionDenied } c =>
+        AgentException { Code: StatusCode.NotFound or StatusCode.InvalidArgument or StatusCode.PermissionDenied } c =>
             new(ErrorCodes.InvalidArgument, $"'{request.Command}' could not be started: {c.Message}"),
         _ => new(ErrorCodes.Unavailable, $"Sandbox {Id}'s agent did not answer: {e.Message}"),
     };
 
-    private static GrainException FileFailed(ConnectException e, string path) => e.Code switch
+    private static GrainException FileFailed(AgentException e, string path) => e.Code switch
     {
-        ConnectCode.NotFound => new(ErrorCodes.NotFound, $"{path}: no such file or directory in the sandbox."),
-        ConnectCode.InvalidArgument or ConnectCode.FailedPrecondition or ConnectCode.AlreadyExists or ConnectCode.PermissionDenied =>
+        StatusCode.NotFound => new(ErrorCodes.NotFound, $"{path}: no such file or directory in the sandbox."),
+        StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.AlreadyExists or StatusCode.PermissionDenied =>
             new(ErrorCodes.InvalidArgument, $"{path}: {e.Message}"),
         _ => new(ErrorCodes.Unavailable, $"{path}: the sandbox's agent did not answer ({e.Message})."),
     };

@@ -50,7 +50,12 @@ public sealed partial class SandboxGrain
         {
             // SandboxVms undid its own steps; the reservation and the record are ours to settle.
             await EndAsync(SandboxState.Failed, Describe(e), vm: null);
-            throw new GrainException(e is OperationCanceledException ? ErrorCodes.Cancelled : ErrorCodes.Internal, $"Sandbox {Id} could not be created: {Describe(e)}");
+            throw e switch
+            {
+                LegacyAgentException legacy => new GrainException(ErrorCodes.FailedPrecondition, legacy.Message),
+                OperationCanceledException => new GrainException(ErrorCodes.Cancelled, $"Sandbox {Id} could not be created: {Describe(e)}"),
+                _ => new GrainException(ErrorCodes.Internal, $"Sandbox {Id} could not be created: {Describe(e)}"),
+            };
         }
 
         var deadline = DateTimeOffset.UtcNow.AddSeconds(request.TimeoutSeconds);
@@ -138,7 +143,9 @@ public sealed partial class SandboxGrain
                 }, CancellationToken.None);
             }
             await ReleaseReservationAsync(record);
-            throw new GrainException(ErrorCodes.Internal, $"Sandbox {Id} could not be resumed and stays paused: {Describe(e)}");
+            throw e is LegacyAgentException legacy
+                ? new GrainException(ErrorCodes.FailedPrecondition, $"{legacy.Message} It stays paused.")
+                : new GrainException(ErrorCodes.Internal, $"Sandbox {Id} could not be resumed and stays paused: {Describe(e)}");
         }
         AttachTo(vm);
         await KeepDeadlineAsync();

@@ -42,6 +42,7 @@ public sealed partial class SandboxGrain(
     private AgentClient? _agent;
     private IAsyncDisposable? _clock;
     private CancellationTokenSource? _memoryWatch;
+    private LegacyAgentException? _legacyAgent;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -73,6 +74,9 @@ public sealed partial class SandboxGrain(
             case { State: SandboxState.Running, Vm: { } vm }:
                 if (await vms.AdoptAsync(vm, cancellationToken))
                 {
+                    // A VM an older Wrenn started may run the old agent, which this silo cannot drive.
+                    if ((await vms.ProbeAgentAsync(vm, cancellationToken)) is { Kind: AgentKind.Connect } old)
+                        _legacyAgent = new LegacyAgentException(Id, old.ToString());
                     AttachTo(vm);
                     await KeepDeadlineAsync();
                     LogAdopted(Id);

@@ -4,8 +4,9 @@ using Wrenn.Abstractions.Memory;
 using Wrenn.Abstractions.Network;
 using Wrenn.Abstractions.Storage;
 using Wrenn.Abstractions.Vmm;
+using Grpc.Core;
 using Wrenn.Guest.Protocol;
-using Wrenn.Guest.Protocol.Connect;
+using Wrenn.Guest.Protocol.V1;
 
 namespace Wrenn.Silo.Sandboxes;
 
@@ -38,7 +39,7 @@ public sealed partial class SandboxVms
             var created = new SandboxVm(sandboxId, vm, disk, slot, workDir, ram);
             using (var agent = created.Agent())
             {
-                await WaitForAgentAsync(agent, vm, cancellationToken);
+                await WaitForAgentAsync(agent, vm, created.Network.HostAddress, cancellationToken);
                 await SettleGuestAsync(sandboxId, agent, restored: false, cancellationToken);
             }
             undo.Commit();
@@ -71,26 +72,45 @@ public sealed partial class SandboxVms
         GuestKernelArgs.ForNetwork(slot, hostname: "wrenn").Concat(clock?.KernelArgs ?? []).ToList();
 
     /// <summary>Polls the agent's health until it answers, the VM dies, or the timeout passes; failures quote the console.</summary>
-    private async Task WaitForAgentAsync(AgentClient agent, VmHandle vm, CancellationToken cancellationToken)
+    /// <summary>How long a guest that does not answer gRPC gets before it is asked whether it runs the old agent.</summary>
+    private static readonly TimeSpan ProbeAfter = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Polls the agent's health until it answers (its protocol version and capabilities come with
+    /// it), the VM exits, or the timeout passes. A guest that keeps refusing gRPC is probed: one
+    /// that runs the old Connect agent (a snapshot frozen by an older Wrenn) fails at once.
+    /// </summary>
+    private async Task<HealthResponse> WaitForAgentAsync(AgentClient agent, VmHandle vm, System.Net.IPAddress address, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
+        var nextProbe = ProbeAfter;
         while (true)
         {
             try
             {
-                await agent.HealthAsync(cancellationToken, timeout: TimeSpan.FromSeconds(2));
-                return;
+                return await agent.HealthAsync(cancellationToken, timeout: TimeSpan.FromSeconds(2));
             }
-            catch (ConnectException e) when (e.Code is ConnectCode.Unavailable or ConnectCode.DeadlineExceeded)
+            catch (AgentException e) when (e.Code is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unimplemented)
             {
                 if (await vmm.AdoptAsync(vm, cancellationToken) is null)
                     throw new VmmException($"The VM of {vm.SandboxId} exited while booting.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
+                if (deadline.Elapsed > nextProbe)
+                {
+                    nextProbe = deadline.Elapsed + ProbeAfter;
+                    var found = await AgentProbe.ProbeAsync(address, AgentEndpoint.DefaultPort, TimeSpan.FromSeconds(2), cancellationToken);
+                    if (found.Kind == AgentKind.Connect)
+                        throw new LegacyAgentException(vm.SandboxId, found.ToString());
+                }
                 if (deadline.Elapsed > AgentReadyTimeout)
                     throw new VmmException($"The guest agent of {vm.SandboxId} did not answer within {AgentReadyTimeout.TotalSeconds:0} s at {agent.BaseAddress}.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
-                await Task.Delay(250, cancellationToken);
+                await Task.Delay(100, cancellationToken);
             }
         }
     }
+
+    /// <summary>Which agent a running guest answers with (after a silo restart, for a VM recorded by an older Wrenn).</summary>
+    public async Task<AgentProbeResult> ProbeAgentAsync(SandboxVm sandbox, CancellationToken cancellationToken) =>
+        await AgentProbe.ProbeAsync(sandbox.Network.HostAddress, AgentEndpoint.DefaultPort, TimeSpan.FromSeconds(3), cancellationToken);
 
     private static Task RemoveWorkDir(string workDir)
     {

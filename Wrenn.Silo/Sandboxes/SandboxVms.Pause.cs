@@ -26,6 +26,7 @@ public sealed partial class SandboxVms
 
         timings.Start();
         var snapshotDir = SnapshotDirFor(sandbox.SandboxId);
+        var agentFacts = await AgentFactsAsync(sandbox, cancellationToken);
         SnapshotFiles snapshot;
         try
         {
@@ -40,6 +41,7 @@ public sealed partial class SandboxVms
             snapshot = await vmm.SnapshotAsync(sandbox.Vm, new SnapshotRequest(snapshotDir, kind), cancellationToken);
             if (sandbox.Memory is { } ram && memory is not null)
                 snapshot = await memory.CompleteSnapshotAsync(ram, snapshot, cancellationToken);
+            snapshot = snapshot with { Properties = new Dictionary<string, string>(snapshot.Properties.Concat(agentFacts)) };
             Step("snapshot");
             // A pause is to disk: the guest's dirty pages and the state reach the disk before the VM
             // goes, so a paused sandbox survives a host crash. This is where pause cost follows the
@@ -79,6 +81,24 @@ public sealed partial class SandboxVms
         await network.ReleaseAsync(sandbox.Network, cancellationToken);
         await RemoveWorkDir(sandbox.WorkDir);
         return paused with { Disk = paused.Disk with { Attached = false } };
+    }
+
+    /// <summary>
+    /// The agent the snapshot will hold (it is frozen with the guest's memory): its protocol
+    /// version and build, recorded with the snapshot so a later Wrenn knows what it restores.
+    /// </summary>
+    private static async Task<Dictionary<string, string>> AgentFactsAsync(SandboxVm sandbox, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var agent = sandbox.Agent();
+            var health = await agent.HealthAsync(cancellationToken, timeout: TimeSpan.FromSeconds(5));
+            return new() { ["agentProtocol"] = health.ProtocolVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), ["agentVersion"] = health.Version };
+        }
+        catch (Wrenn.Guest.Protocol.AgentException)
+        {
+            return new() { ["agentProtocol"] = "unknown" };
+        }
     }
 
     private static async Task FlushToDiskAsync(IEnumerable<string> files, CancellationToken cancellationToken)

@@ -48,7 +48,7 @@ public sealed partial class SandboxVms
                 await restored(resumed);
             using (var agent = resumed.Agent())
             {
-                await WaitForAgentAsync(agent, vm, cancellationToken);
+                await WaitForAgentAsync(agent, vm, resumed.Network.HostAddress, cancellationToken);
                 Step("agent");
                 await SettleGuestAsync(sandboxId, agent, restored: true, cancellationToken);
                 Step("clock and rng");

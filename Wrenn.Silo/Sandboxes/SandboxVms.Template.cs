@@ -102,7 +102,7 @@ public sealed partial class SandboxVms
             var created = new SandboxVm(sandboxId, vm, disk, slot, workDir, ram);
             using (var agent = created.Agent())
             {
-                await WaitForAgentAsync(agent, vm, cancellationToken);
+                await WaitForAgentAsync(agent, vm, created.Network.HostAddress, cancellationToken);
                 await SettleGuestAsync(sandboxId, agent, restored: true, cancellationToken);
             }
             undo.Commit();

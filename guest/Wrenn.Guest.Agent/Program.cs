@@ -1,59 +1,46 @@
-using Wrenn.Guest.Agent.Services;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Wrenn.Guest.Agent;
+using Wrenn.Guest.Agent.Files;
+using Wrenn.Guest.Agent.Health;
+using Wrenn.Guest.Agent.Processes;
 using Wrenn.Guest.Protocol;
-using Wrenn.Guest.Protocol.Connect;
 
-// The guest agent: process, filesystem and system services over the Connect protocol.
-// Usage: wrenn-agent [--port N] [--listen ADDRESS] [--verbose]
-var uptime = System.Diagnostics.Stopwatch.StartNew();
-var port = AgentEndpoint.DefaultPort;
-var listen = "0.0.0.0";
-var verbose = false;
-for (var i = 0; i < args.Length; i++)
-{
-    var value = i + 1 < args.Length ? args[i + 1] : null;
-    switch (args[i])
-    {
-        case "--port" when int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var p) && p is > 0 and < 65536:
-            port = p;
-            i++;
-            break;
-        case "--listen" when System.Net.IPAddress.TryParse(value, out _):
-            listen = value!;
-            i++;
-            break;
-        case "--verbose":
-            verbose = true;
-            break;
-        default:
-            Console.Error.WriteLine($"wrenn-agent: bad argument '{args[i]}'. Usage: wrenn-agent [--port N] [--listen ADDRESS] [--verbose]");
-            return 2;
-    }
-}
+// The guest agent: process, filesystem and system services over gRPC (HTTP/2 cleartext).
+var uptime = new AgentUptime();
+if (AgentOptions.Parse(args) is not { } options)
+    return 2;
 
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
 // Concise: the agent's stderr is the guest console, which is slow under emulation.
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
-builder.Logging.AddFilter("Wrenn", verbose ? LogLevel.Debug : LogLevel.Information);
+builder.Logging.AddFilter("Wrenn", options.Verbose ? LogLevel.Debug : LogLevel.Information);
 builder.WebHost.ConfigureKestrel(k =>
 {
-    k.Listen(System.Net.IPAddress.Parse(listen), port);
-    // Above the Connect limit, so that the Connect server answers an oversize message with a
-    // Connect error (resource_exhausted) before Kestrel cuts the connection.
-    k.Limits.MaxRequestBodySize = Envelope.MaxMessageBytes + 1024 * 1024;
+    // HTTP/2 only: without TLS there is no ALPN, so clients speak HTTP/2 with prior knowledge (h2c).
+    k.Listen(System.Net.IPAddress.Parse(options.Listen), options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+    // Many attached outputs and watches may share the silo's one connection.
+    k.Limits.Http2.MaxStreamsPerConnection = 1000;
 });
+builder.Services.AddSingleton(options);
+builder.Services.AddSingleton(uptime);
 builder.Services.AddSingleton<ProcessTable>();
+builder.Services.AddGrpc(grpc =>
+{
+    grpc.MaxReceiveMessageSize = AgentClient.MaxMessageBytes;
+    grpc.MaxSendMessageSize = AgentClient.MaxMessageBytes;
+    grpc.EnableDetailedErrors = false;
+});
 
 var app = builder.Build();
-var server = new ConnectServer(app);
-ProcessEndpoints.Map(server, app.Services.GetRequiredService<ProcessTable>());
-FilesystemEndpoints.Map(server);
-SystemEndpoints.Map(server, uptime);
+app.MapGrpcService<ProcessGrpcService>();
+app.MapGrpcService<FilesystemGrpcService>();
+app.MapGrpcService<SystemGrpcService>();
 // tini passes SIGTERM on; the process groups the agent started go with it.
 app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<ProcessTable>().KillAll());
 
 await app.StartAsync();
-Console.Error.WriteLine($"wrenn-agent: listening on {listen}:{port}");
+Console.Error.WriteLine($"wrenn-agent: listening on {options.Listen}:{options.Port} (gRPC, protocol {AgentEndpoint.ProtocolVersion})");
 await app.WaitForShutdownAsync();
 return 0;

@@ -1,36 +1,42 @@
 namespace Wrenn.Guest.Protocol;
 
-/// <summary>Where the guest agent listens and the names of its procedures.</summary>
+/// <summary>Where the guest agent listens, and what its protocol offers.</summary>
 public static class AgentEndpoint
 {
-    /// <summary>The agent's TCP port inside the guest.</summary>
+    /// <summary>The agent's TCP port inside the guest (gRPC over HTTP/2 cleartext).</summary>
     public const int DefaultPort = 49999;
 
-    public static class Process
-    {
-        public const string Start = "wrenn.guest.v1.ProcessService/Start";
-        public const string SendInput = "wrenn.guest.v1.ProcessService/SendInput";
-        public const string SendSignal = "wrenn.guest.v1.ProcessService/SendSignal";
-        public const string List = "wrenn.guest.v1.ProcessService/List";
-    }
+    /// <summary>
+    /// The version of the protocol this build speaks. It only grows, with every addition to the
+    /// .proto files; the Connect agent that came before it had none (reads as 0).
+    /// </summary>
+    public const int ProtocolVersion = 2;
 
-    public static class Filesystem
-    {
-        public const string Stat = "wrenn.guest.v1.FilesystemService/Stat";
-        public const string List = "wrenn.guest.v1.FilesystemService/List";
-        public const string MakeDir = "wrenn.guest.v1.FilesystemService/MakeDir";
-        public const string Move = "wrenn.guest.v1.FilesystemService/Move";
-        public const string Remove = "wrenn.guest.v1.FilesystemService/Remove";
-        public const string Read = "wrenn.guest.v1.FilesystemService/Read";
-        public const string Write = "wrenn.guest.v1.FilesystemService/Write";
-    }
+    /// <summary>The response header FilesystemService.Watch sends once the watch is in place (value <c>ready</c>).</summary>
+    public const string WatchReadyHeader = "wrenn-watch";
 
-    public static class System
+    /// <summary>Feature names an agent lists in its health answer.</summary>
+    public static class Capabilities
     {
-        public const string Health = "wrenn.guest.v1.SystemService/Health";
-        public const string GetTime = "wrenn.guest.v1.SystemService/GetTime";
-        public const string SetTime = "wrenn.guest.v1.SystemService/SetTime";
-        public const string ReseedRandom = "wrenn.guest.v1.SystemService/ReseedRandom";
-        public const string HasPtpClock = "wrenn.guest.v1.SystemService/HasPtpClock";
+        /// <summary>StartProcess, List with ended processes, SendInput/StreamInput, SendSignal.</summary>
+        public const string ProcessTable = "process-table";
+
+        /// <summary>Attach: output of a running process, the last 1 MiB first.</summary>
+        public const string Attach = "attach";
+
+        /// <summary>Pseudo-terminals (StartRequest.pty, ResizeTerminal).</summary>
+        public const string Pty = "pty";
+
+        /// <summary>Filesystem Watch (inotify).</summary>
+        public const string Watch = "watch";
+
+        /// <summary>Filesystem WriteStream (a client-streamed file).</summary>
+        public const string WriteStream = "write-stream";
+
+        /// <summary>System Settle: clock and RNG after a restore in one call.</summary>
+        public const string ClockRestore = "clock-restore";
+
+        /// <summary>Every capability this build has.</summary>
+        public static readonly IReadOnlyList<string> All = [ProcessTable, Attach, Pty, Watch, WriteStream, ClockRestore];
     }
 }

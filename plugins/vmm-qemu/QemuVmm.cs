@@ -80,10 +80,18 @@ public sealed partial class QemuVmm : IVmm
             throw new VmmException($"The saved state of {vm.SandboxId} could not be written to {request.Directory}: is its disk full?");
         }
         var memoryFiles = vm.Properties.TryGetValue("memoryPath", out var memoryPath) && sharedMemory ? new[] { memoryPath } : [];
+        // What wrote the state, so that a restore by another build can tell what it is given.
+        var version = (await qmp.ExecuteAsync("query-version", null, cancellationToken))?["qemu"];
         return new SnapshotFiles(request.Directory, statePath, memoryFiles, SnapshotKind.Full,
             int.Parse(vm.Properties["memoryMib"], CultureInfo.InvariantCulture),
             int.Parse(vm.Properties["vcpus"], CultureInfo.InvariantCulture),
-            new Dictionary<string, string> { ["ignoreShared"] = sharedMemory ? "true" : "false" });
+            new Dictionary<string, string>
+            {
+                ["ignoreShared"] = sharedMemory ? "true" : "false",
+                ["vmm"] = "qemu",
+                ["vmmVersion"] = version is null ? "unknown" : $"{version["major"]}.{version["minor"]}.{version["micro"]}",
+                ["stateFormat"] = "qemu-migration-stream",
+            });
     }
 
     /// <summary>Starts QEMU waiting for an incoming migration, feeds it the saved state, and lets the guest run.</summary>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Publishes the guest agent (NativeAOT, net9.0) to artifacts/agent/wrenn-agent. The publish takes
+# Publishes the guest agent (gRPC server, NativeAOT, net10.0) to artifacts/agent/wrenn-agent. The publish takes
 # about a minute, so it is cached under $WRENN_CACHE/agent/<hash of the agent's sources>.
 set -euo pipefail
 cd "$WRENN_ROOT"

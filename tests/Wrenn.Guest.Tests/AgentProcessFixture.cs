@@ -10,19 +10,34 @@ namespace Wrenn.Guest.Tests;
 /// The published guest agent binary, run as a host process on a free loopback port. The agent is
 /// the real NativeAOT binary that goes into the guest image; only its surroundings differ.
 /// </summary>
-public sealed class AgentProcessFixture : IAsyncLifetime
+public class AgentProcessFixture : IAsyncLifetime
 {
     private readonly string[] _launcher;
+    private readonly string[] _agentArgs;
+    private readonly string _binary;
     private Process? _process;
 
-    public AgentProcessFixture() => _launcher = [];
+    public AgentProcessFixture() : this([], [], null)
+    {
+    }
 
-    private AgentProcessFixture(string[] launcher) => _launcher = launcher;
+    protected AgentProcessFixture(string[] launcher, string[] agentArgs, string? binary)
+    {
+        _launcher = launcher;
+        _agentArgs = agentArgs;
+        _binary = binary ?? RepoPaths.AgentBinary;
+    }
 
     /// <summary>Runs the agent under <paramref name="launcher"/>, e.g. <c>tini -s -g --</c> as the guest init does.</summary>
-    public static AgentProcessFixture Under(params string[] launcher) => new(launcher);
+    public static AgentProcessFixture Under(params string[] launcher) => new(launcher, [], null);
+
+    /// <summary>Runs the agent with extra arguments (e.g. a short <c>--ended-process-retention</c>).</summary>
+    public static AgentProcessFixture With(params string[] agentArgs) => new([], agentArgs, null);
 
     public int Port { get; private set; }
+
+    /// <summary>The agent's own pid (not a launcher's): the test reads its /proc entries.</summary>
+    public int AgentPid { get; private set; }
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
@@ -30,31 +45,18 @@ public sealed class AgentProcessFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var binary = RepoPaths.AgentBinary;
-        if (!File.Exists(binary))
-            throw new FileNotFoundException($"The agent binary {binary} is missing: run scripts/setup (it publishes the agent).");
+        if (!File.Exists(_binary))
+            throw new FileNotFoundException($"The agent binary {_binary} is missing: run scripts/setup (it publishes the agent).");
         Port = FreePort();
-        string[] command = [.. _launcher, binary, "--port", Port.ToString(), "--listen", "127.0.0.1"];
+        string[] command = [.. _launcher, _binary, "--port", Port.ToString(), "--listen", "127.0.0.1", .. _agentArgs];
         var start = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in command.Skip(1))
             start.ArgumentList.Add(arg);
         _process = Process.Start(start)!;
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
-        using var client = NewClient();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            try
-            {
-                await client.HealthAsync(CancellationToken.None, TimeSpan.FromSeconds(1));
-                return;
-            }
-            catch (Exception) when (DateTime.UtcNow < deadline && !_process.HasExited)
-            {
-                await Task.Delay(50);
-            }
-        }
+        await WaitUntilListeningAsync(_process);
+        AgentPid = _launcher.Length == 0 ? _process.Id : ChildOf(_process.Id);
     }
 
     /// <summary>Stops the agent the way tini does, with SIGTERM, and waits for it to exit.</summary>
@@ -77,6 +79,31 @@ public sealed class AgentProcessFixture : IAsyncLifetime
         _process?.Dispose();
     }
 
+    /// <summary>Waits until the agent accepts connections (any protocol: the Connect agent too).</summary>
+    private async Task WaitUntilListeningAsync(Process process)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                using var tcp = new TcpClient();
+                await tcp.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    private static int ChildOf(int parent)
+    {
+        var children = File.ReadAllText($"/proc/{parent}/task/{parent}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return int.Parse(children.Single());
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -84,3 +111,6 @@ public sealed class AgentProcessFixture : IAsyncLifetime
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+/// <summary>The old Connect agent (scripts/setup.d/31-agent-connect.sh), for the probe's tests.</summary>
+public sealed class ConnectAgentFixture() : AgentProcessFixture([], [], RepoPaths.ConnectAgentBinary);

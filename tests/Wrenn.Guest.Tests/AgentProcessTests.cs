@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Wrenn.Guest.Protocol;
-using Wrenn.Guest.Protocol.Connect;
+using Grpc.Core;
 using Wrenn.Guest.Protocol.V1;
 
 namespace Wrenn.Guest.Tests;
@@ -185,8 +185,8 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
     public async Task An_unknown_command_is_not_found_and_says_so()
     {
         using var client = agent.NewClient();
-        var error = await Assert.ThrowsAsync<ConnectException>(() => client.ExecAsync("no-such-command-wt", null, Ct));
-        Assert.Equal(ConnectCode.NotFound, error.Code);
+        var error = await Assert.ThrowsAsync<AgentException>(() => client.ExecAsync("no-such-command-wt", null, Ct));
+        Assert.Equal(StatusCode.NotFound, error.Code);
         Assert.Contains("no-such-command-wt", error.Message);
     }
 
@@ -194,8 +194,8 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
     public async Task Signals_and_input_for_an_unknown_process_are_not_found()
     {
         using var client = agent.NewClient();
-        Assert.Equal(ConnectCode.NotFound, (await Assert.ThrowsAsync<ConnectException>(() => client.SendSignalAsync(999_999, 15, Ct))).Code);
-        Assert.Equal(ConnectCode.NotFound, (await Assert.ThrowsAsync<ConnectException>(() => client.SendInputAsync(999_999, "x"u8.ToArray(), false, Ct))).Code);
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<AgentException>(() => client.SendSignalAsync(999_999, 15, Ct))).Code);
+        Assert.Equal(StatusCode.NotFound, (await Assert.ThrowsAsync<AgentException>(() => client.SendInputAsync(999_999, "x"u8.ToArray(), false, Ct))).Code);
     }
 
     [Theory]
@@ -208,8 +208,8 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
         var request = new StartRequest { Command = "true", Cwd = cwd ?? "" };
         if (key is not null)
             request.Env[key] = value!;
-        var error = await Assert.ThrowsAsync<ConnectException>(() => client.ExecAsync(request, Ct));
-        Assert.Equal(ConnectCode.InvalidArgument, error.Code);
+        var error = await Assert.ThrowsAsync<AgentException>(() => client.ExecAsync(request, Ct));
+        Assert.Equal(StatusCode.InvalidArgument, error.Code);
     }
 
     [Fact]
@@ -221,8 +221,8 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
         {
             await File.WriteAllTextAsync(file, "#!/bin/sh\necho should not run\n", Ct);
             File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            var error = await Assert.ThrowsAsync<ConnectException>(() => client.ExecAsync(file, null, Ct));
-            Assert.Equal(ConnectCode.PermissionDenied, error.Code);
+            var error = await Assert.ThrowsAsync<AgentException>(() => client.ExecAsync(file, null, Ct));
+            Assert.Equal(StatusCode.PermissionDenied, error.Code);
             Assert.Contains(file, error.Message);
         }
         finally
@@ -235,8 +235,8 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
     public async Task A_missing_working_directory_is_an_invalid_argument()
     {
         using var client = agent.NewClient();
-        var error = await Assert.ThrowsAsync<ConnectException>(() => client.ExecAsync(new StartRequest { Command = "true", Cwd = "/no/such/dir" }, Ct));
-        Assert.Equal(ConnectCode.InvalidArgument, error.Code);
+        var error = await Assert.ThrowsAsync<AgentException>(() => client.ExecAsync(new StartRequest { Command = "true", Cwd = "/no/such/dir" }, Ct));
+        Assert.Equal(StatusCode.InvalidArgument, error.Code);
     }
 
     [Fact]
@@ -252,8 +252,8 @@ public sealed class AgentProcessTests(AgentProcessFixture agent) : IClassFixture
     public async Task An_unknown_user_is_an_invalid_argument()
     {
         using var client = agent.NewClient();
-        var error = await Assert.ThrowsAsync<ConnectException>(() => client.ExecAsync(new StartRequest { Command = "true", User = "no-such-user-wt" }, Ct));
-        Assert.Equal(ConnectCode.InvalidArgument, error.Code);
+        var error = await Assert.ThrowsAsync<AgentException>(() => client.ExecAsync(new StartRequest { Command = "true", User = "no-such-user-wt" }, Ct));
+        Assert.Equal(StatusCode.InvalidArgument, error.Code);
         Assert.Contains("no-such-user-wt", error.Message);
     }
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Wrenn.Guest.Protocol;
-using Wrenn.Guest.Protocol.Connect;
+using Grpc.Core;
 using Wrenn.Guest.Protocol.V1;
 
 namespace Wrenn.Guest.Tests;
@@ -40,8 +40,8 @@ public sealed class AgentSystemTests(AgentProcessFixture agent) : IClassFixture<
     public async Task SetTime_refuses_a_time_before_1970_without_touching_the_clock()
     {
         using var client = agent.NewClient();
-        var error = await Assert.ThrowsAsync<ConnectException>(() => client.SetTimeAsync(DateTimeOffset.UnixEpoch.AddDays(-1), Ct));
-        Assert.Equal(ConnectCode.InvalidArgument, error.Code);
+        var error = await Assert.ThrowsAsync<AgentException>(() => client.SetTimeAsync(DateTimeOffset.UnixEpoch.AddDays(-1), Ct));
+        Assert.Equal(StatusCode.InvalidArgument, error.Code);
         Assert.InRange(await client.GetTimeAsync(Ct), DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
     }
 
@@ -66,8 +66,30 @@ public sealed class AgentSystemTests(AgentProcessFixture agent) : IClassFixture<
     public async Task ReseedRandom_refuses_a_seed_too_short_to_matter()
     {
         using var client = agent.NewClient();
-        var error = await Assert.ThrowsAsync<ConnectException>(() => client.ReseedRandomAsync(new byte[4], Ct));
-        Assert.Equal(ConnectCode.InvalidArgument, error.Code);
+        var error = await Assert.ThrowsAsync<AgentException>(() => client.ReseedRandomAsync(new byte[4], Ct));
+        Assert.Equal(StatusCode.InvalidArgument, error.Code);
+    }
+
+    [Fact]
+    public async Task Settle_refuses_a_short_seed_or_a_time_before_1970_and_changes_nothing()
+    {
+        using var client = agent.NewClient();
+        // Checked before anything is applied: the clock (here the host's) is not touched.
+        var shortSeed = await Assert.ThrowsAsync<AgentException>(() => client.SettleAsync(DateTimeOffset.UtcNow.AddYears(1), new byte[8], Ct));
+        Assert.Equal(StatusCode.InvalidArgument, shortSeed.Code);
+        Assert.Contains("16 to 4096", shortSeed.Message);
+        var badTime = await Assert.ThrowsAsync<AgentException>(() => client.SettleAsync(DateTimeOffset.UnixEpoch.AddDays(-1), RandomNumberGenerator.GetBytes(64), Ct));
+        Assert.Equal(StatusCode.InvalidArgument, badTime.Code);
+        Assert.InRange(await client.GetTimeAsync(Ct), DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
+    }
+
+    [Fact]
+    public async Task Health_reports_the_protocol_version_and_capabilities()
+    {
+        using var client = agent.NewClient();
+        var health = await client.HealthAsync(Ct);
+        Assert.Equal(AgentEndpoint.ProtocolVersion, health.ProtocolVersion);
+        Assert.Equal(AgentEndpoint.Capabilities.All, health.Capabilities);
     }
 
     [Fact]
@@ -75,9 +97,9 @@ public sealed class AgentSystemTests(AgentProcessFixture agent) : IClassFixture<
     {
         using var client = agent.NewClient();
         var marker = $"wt-deadline-{Guid.NewGuid():N}";
-        var error = await Assert.ThrowsAsync<ConnectException>(() =>
+        var error = await Assert.ThrowsAsync<AgentException>(() =>
             client.ExecAsync(new StartRequest { Command = "sleep", Args = { "30" }, Tag = marker }, Ct, TimeSpan.FromSeconds(1)));
-        Assert.Equal(ConnectCode.DeadlineExceeded, error.Code);
+        Assert.Equal(StatusCode.DeadlineExceeded, error.Code);
         // The agent notices the closed stream on its own deadline; give it a moment, not a speed bar.
         for (var i = 0; i < 50 && (await client.ListProcessesAsync(Ct)).Any(p => p.Tag == marker); i++)
             await Task.Delay(100, Ct);

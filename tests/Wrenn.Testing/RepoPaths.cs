@@ -17,6 +17,12 @@ public static class RepoPaths
             ? path
             : Path.Combine(Artifacts, "agent", "wrenn-agent");
 
+    /// <summary>
+    /// The last Connect agent (before the gRPC one), published from git history by
+    /// scripts/setup.d/31-agent-connect.sh: snapshots taken before the switch hold it.
+    /// </summary>
+    public static string ConnectAgentBinary => Path.Combine(Artifacts, "agent-connect", "wrenn-agent");
+
     /// <summary>The guest image folder (kernel, initrd, rootfs); override with WRENN_IMAGE_DIR.</summary>
     public static string ImageDir =>
         Environment.GetEnvironmentVariable("WRENN_IMAGE_DIR") is { Length: > 0 } path

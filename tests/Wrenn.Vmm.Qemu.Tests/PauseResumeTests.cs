@@ -187,6 +187,69 @@ public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixtur
         }
     }
 
+    [Fact]
+    public async Task A_shell_started_with_StartProcess_keeps_running_across_a_pause_and_can_be_attached_to_again()
+    {
+        var vms = Vms();
+        SandboxVm sandbox;
+        using (await MachineGate.EnterAsync())
+            sandbox = await vms.CreateAsync(Grains.Ids.SandboxId.New().ToString(), fixture.Image, new VmSize(1, 256), Ct);
+        PausedSandboxVm? paused = null;
+        try
+        {
+            int pid;
+            using (var agent = sandbox.Agent())
+            {
+                var shell = await agent.StartProcessAsync(new Guest.Protocol.V1.StartRequest { Command = "sh", Pty = new Guest.Protocol.V1.Pty { Cols = 80, Rows = 24 }, Tag = "kept" }, Ct);
+                pid = shell.Pid;
+                await agent.SendInputAsync(pid, "echo before-$((40+2))\n"u8.ToArray(), close: false, Ct);
+                await using var output = agent.AttachAsync(pid, Ct).GetAsyncEnumerator(Ct);
+                Assert.Contains("before-42", await TerminalUntilAsync(output, "before-42\r\n"));
+            }
+
+            using (await MachineGate.EnterAsync())
+                paused = await vms.PauseAsync(sandbox, Ct);
+            using (await MachineGate.EnterAsync())
+                sandbox = await vms.ResumeAsync(paused, fixture.Image, Ct);
+            paused = null;
+
+            await GuestConsole.QuoteOnFailureAsync(sandbox, async () =>
+            {
+                using var agent = sandbox.Agent();
+                // The process table lives in guest memory: the shell is still listed, running.
+                var listed = Assert.Single(await agent.ListProcessesAsync(Ct), p => p.Pid == pid);
+                Assert.Equal(("kept", true, null), (listed.Tag, listed.Pty, listed.Exited));
+                await using var output = agent.AttachAsync(pid, Ct).GetAsyncEnumerator(Ct);
+                // A new attacher gets what the shell said before the pause, then it answers new input.
+                Assert.Contains("before-42", await TerminalUntilAsync(output, "before-42\r\n"));
+                await agent.SendInputAsync(pid, "echo after-$((6*7))\n"u8.ToArray(), close: false, Ct);
+                Assert.Contains("after-42", await TerminalUntilAsync(output, "after-42\r\n"));
+
+                // Settle (clock and RNG in one call) sets the restored guest's clock for real.
+                var settled = await agent.SettleAsync(DateTimeOffset.UtcNow, System.Security.Cryptography.RandomNumberGenerator.GetBytes(64), Ct);
+                Assert.InRange(settled, DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddSeconds(1));
+            });
+        }
+        finally
+        {
+            if (paused is not null)
+                await vms.DestroyPausedAsync(paused, CancellationToken.None);
+            else
+                await vms.DestroyAsync(sandbox, CancellationToken.None);
+        }
+    }
+
+    private static async Task<string> TerminalUntilAsync(IAsyncEnumerator<Guest.Protocol.V1.ProcessEvent> events, string expected)
+    {
+        var text = new System.Text.StringBuilder();
+        while (!text.ToString().Contains(expected, StringComparison.Ordinal) && await events.MoveNextAsync())
+        {
+            if (events.Current.EventCase == Guest.Protocol.V1.ProcessEvent.EventOneofCase.Pty)
+                text.Append(events.Current.Pty.Data.ToStringUtf8());
+        }
+        return text.ToString();
+    }
+
     private async Task<(long Count, DateTime At)> WaitForCounterAsync(SandboxVm sandbox)
     {
         // python3 takes seconds to start under emulation, longer when other VMs boot beside it.
@@ -196,7 +259,7 @@ public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixtur
             {
                 return await ReadCounterAsync(sandbox);
             }
-            catch (Wrenn.Guest.Protocol.Connect.ConnectException) when (attempt < 120)
+            catch (Wrenn.Guest.Protocol.AgentException) when (attempt < 120)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(500), Ct);
             }
@@ -220,7 +283,7 @@ public sealed class PauseResumeTests(VmFixture fixture) : IClassFixture<VmFixtur
                 if (text.Length == 64)
                     return text;
             }
-            catch (Wrenn.Guest.Protocol.Connect.ConnectException e) when (e.Code == Wrenn.Guest.Protocol.Connect.ConnectCode.NotFound)
+            catch (Wrenn.Guest.Protocol.AgentException e) when (e.Code == Grpc.Core.StatusCode.NotFound)
             {
             }
             await Task.Delay(250, Ct);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 using Npgsql;
 using Wrenn.Silo.Tests.Cluster;
 using Wrenn.Testing;
@@ -12,8 +13,10 @@ namespace Wrenn.Silo.Tests.Upgrade;
 /// A database and data folder written by the previous version (the last commit on Wrenn's own
 /// grain runtime, scripts/previous-version, built by scripts/setup.d/50-previous-version.sh) start
 /// on this one: teams, keys, templates, running and paused sandboxes are kept; timeouts and
-/// retention are registered again from the records; the old runtime's tables are gone. While a
-/// silo of the old version still runs on the database, this version refuses to start, naming it.
+/// retention are registered again from the records; the old runtime's tables are gone. Sandboxes
+/// and templates frozen by the old version hold its agent (Connect), which this one no longer
+/// speaks: they are refused with FAILED_PRECONDITION saying how to re-create them, never a hang.
+/// While a silo of the old version still runs on the database, this version refuses to start, naming it.
 /// </summary>
 public sealed class UpgradeFromPreviousVersionTests
 {
@@ -67,7 +70,10 @@ public sealed class UpgradeFromPreviousVersionTests
             Assert.Contains("kept-template", templates);
             Assert.Equal("RUNNING", await StateAsync(after, running));
             Assert.Equal("PAUSED", await StateAsync(after, paused));
-            Assert.Equal("written before the upgrade", await CatAsync(after, running, "/root/running.txt"));
+            // The old sandboxes hold the old agent (Connect) in their memory: kept, but refused with how to re-create them.
+            var exec = await after.SendAsync("mutation ($id: ID!) { exec(sandboxId: $id, command: \"true\") { exitCode } }", new { id = running });
+            Assert.Equal("FAILED_PRECONDITION", GraphQLClient.ErrorCode(exec));
+            Assert.Contains("older Wrenn", exec["errors"]![0]!["message"]!.GetValue<string>());
 
             await using (var data = NpgsqlDataSource.Create(database))
             {
@@ -81,12 +87,19 @@ public sealed class UpgradeFromPreviousVersionTests
                 }
             }
 
-            await after.DataAsync("mutation ($id: ID!) { resumeSandbox(id: $id) { state } }", new { id = paused });
-            Assert.Equal("paused before the upgrade", await CatAsync(after, paused, "/root/paused.txt"));
+            var resume = await after.SendAsync("mutation ($id: ID!) { resumeSandbox(id: $id) { state } }", new { id = paused });
+            Assert.Equal("FAILED_PRECONDITION", GraphQLClient.ErrorCode(resume));
+            Assert.Equal("PAUSED", await StateAsync(after, paused));
+            JsonObject fromOldTemplate;
+            using (await MachineGate.EnterAsync())
+                fromOldTemplate = await after.SendAsync("mutation { createSandbox(input: {template: \"kept-template\"}) { id } }");
+            Assert.Equal("FAILED_PRECONDITION", GraphQLClient.ErrorCode(fromOldTemplate));
+            // What is made on this version works as ever.
             string child;
             using (await MachineGate.EnterAsync())
-                child = (await after.DataAsync("mutation { createSandbox(input: {template: \"kept-template\"}) { id } }"))["createSandbox"]!["id"]!.GetValue<string>();
-            Assert.Equal("written before the upgrade", await CatAsync(after, child, "/root/running.txt"));
+                child = await CreateAsync(after);
+            await WriteAsync(after, child, "/root/new.txt", "made after the upgrade");
+            Assert.Equal("made after the upgrade", await CatAsync(after, child, "/root/new.txt"));
 
             foreach (var id in new[] { child, running, paused })
                 await after.DataAsync("mutation ($id: ID!) { destroySandbox(id: $id) }", new { id });
