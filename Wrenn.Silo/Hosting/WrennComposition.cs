@@ -15,7 +15,6 @@ using Wrenn.Abstractions.Vmm;
 using Wrenn.GraphQL;
 using Wrenn.GraphQL.Backend;
 using Wrenn.Silo.Cluster;
-using Wrenn.Silo.Cluster.Events;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Grains;
 using Wrenn.Silo.Hosting.Startup;
@@ -62,8 +61,6 @@ public static class WrennComposition
         services.AddSingleton(identity);
         services.AddSingleton(database);
         services.AddSingleton(database.Main);
-        services.AddSingleton<SandboxChangeFeed>();
-        services.AddSingleton<ISandboxChangeFeed>(sp => sp.GetRequiredService<SandboxChangeFeed>());
         services.AddSingleton<SandboxStore>();
         services.AddSingleton<TemplateCatalog>();
         services.AddSingleton<Teams>();
