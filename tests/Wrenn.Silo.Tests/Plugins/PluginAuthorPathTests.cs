@@ -66,6 +66,19 @@ public sealed class PluginAuthorPathTests(PluginAuthorFeed feed) : IClassFixture
         var problem = Assert.Single(error.Report.Problems);
         Assert.Contains("compiled against Wrenn.Abstractions 1.3 but this silo has 1.2: a newer minor version", problem);
     }
+
+    [Fact]
+    public void A_plugin_compiled_against_a_newer_Microsoft_Extensions_contract_than_the_silos_is_refused_naming_it()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection([new("Wrenn:Plugins:Clock", "third-party-clock")]).Build();
+        var host = new PluginHost("wtplug", "/tmp", "/tmp", "/run/wrenn", "/var/cache/wrenn");
+
+        var error = Assert.Throws<PluginLoadException>(() =>
+            PluginLoader.Load(new ServiceCollection(), [feed.ClockBuiltAgainst("newer-extensions"), Path.Combine(RepoPaths.Artifacts, "plugins")], config, host));
+
+        var problem = Assert.Single(error.Report.Problems);
+        Assert.Contains("Clock plugin 'third-party-clock' was compiled against Microsoft.Extensions.DependencyInjection.Abstractions 11.0.0.0 but this silo has 10.0.0.0", problem);
+    }
 }
 
 /// <summary>The packed packages, the built plugins, and a silo whose storage is the sample; everything under one temp folder.</summary>
@@ -82,7 +95,7 @@ public sealed class PluginAuthorFeed : IAsyncLifetime
 
     public string SampleTestOutput { get; private set; } = "";
 
-    /// <summary>The search-path folder holding tests/plugins/third-party-clock built against Wrenn.Abstractions <paramref name="version"/>.</summary>
+    /// <summary>The search-path folder holding tests/plugins/third-party-clock built against Wrenn.Abstractions <paramref name="version"/> (or "newer-extensions": Microsoft.Extensions 11).</summary>
     public string ClockBuiltAgainst(string version) => _clocks[version];
 
     public async Task InitializeAsync()
@@ -101,6 +114,11 @@ public sealed class PluginAuthorFeed : IAsyncLifetime
                 "-o", Path.Combine(folder, "third-party-clock"), $"-p:WrennAbstractionsPackage={version}", $"-p:RestoreAdditionalProjectSources={stamped}");
             _clocks[version] = folder;
         }
+
+        var newer = Path.Combine(_root, "clock-newer-extensions");
+        await DotnetAsync("build", Path.Combine(RepoPaths.Root, "tests", "plugins", "third-party-clock", "ThirdPartyClock.csproj"),
+            "-o", Path.Combine(newer, "third-party-clock"), "-p:NewerExtensions=11.0.0");
+        _clocks["newer-extensions"] = newer;
 
         var sample = Path.Combine(RepoPaths.Root, "samples", "storage-sparse-copy");
         SampleTestOutput = await DotnetAsync("test", Path.Combine(sample, "tests", "SparseCopy.Storage.Tests.csproj"), $"-p:RestoreAdditionalProjectSources={Feed}");
