@@ -12,35 +12,16 @@ namespace Wrenn.Abstractions.Testing;
 /// File backing as a VMM's mapping would; plugins with other backings (a page server) are checked
 /// with their VMM in <see cref="VmmConformance"/> and skip the snapshot fact by name.
 /// </summary>
-public abstract class MemoryConformance : IAsyncLifetime
+public abstract class MemoryConformance : KitTest
 {
     private const int MemoryMib = 16;
 
     protected abstract IMemoryBackend CreateMemory(PluginHost host);
 
-    protected virtual string NewOwnerPrefix() => KitHost.RandomOwnerPrefix();
-
-    protected virtual void RetireOwnerPrefix(string ownerPrefix)
-    {
-    }
-
-    protected KitHost Kit { get; private set; } = null!;
-
     protected IMemoryBackend Memory { get; private set; } = null!;
 
-    public Task InitializeAsync()
-    {
-        Kit = KitHost.Create(NewOwnerPrefix());
-        Memory = CreateMemory(Kit.Host);
-        return Task.CompletedTask;
-    }
+    private protected override void CreatePlugin() => Memory = CreateMemory(Kit.Host);
 
-    public Task DisposeAsync()
-    {
-        Kit.Dispose();
-        RetireOwnerPrefix(Kit.Host.OwnerPrefix);
-        return Task.CompletedTask;
-    }
 
     private string WorkDir(string sandboxId) => Directory.CreateDirectory(Path.Combine(Kit.Host.RuntimeDir, "vms", sandboxId)).FullName;
 

@@ -13,7 +13,7 @@ namespace Wrenn.Abstractions.Testing;
 /// share a machine); the reconciler finds an owner's slots. The guest is a STAND-IN: a process in the
 /// slot's namespace holding the guest address (needs iproute2 and python3 on the host). Run as root.
 /// </summary>
-public abstract class NetworkConformance : IAsyncLifetime
+public abstract class NetworkConformance : KitTest
 {
     private const int GuestPort = 8080;
     private readonly List<NetworkSlot> _allocated = [];
@@ -27,39 +27,19 @@ public abstract class NetworkConformance : IAsyncLifetime
     /// </summary>
     protected abstract ProcessStartInfo AllocatorInAnotherProcess(PluginHost host, int count);
 
-    protected virtual string NewOwnerPrefix() => KitHost.RandomOwnerPrefix();
-
-    protected virtual void RetireOwnerPrefix(string ownerPrefix)
-    {
-    }
-
     /// <summary>Lets a test that changes the host's network wait its turn on a shared machine; the default waits for nothing.</summary>
     protected virtual Task<IDisposable> EnterHostGateAsync() => Task.FromResult<IDisposable>(new NoGate());
 
-    protected KitHost Kit { get; private set; } = null!;
-
     protected INetwork Network { get; private set; } = null!;
 
-    public Task InitializeAsync()
+    private protected override void CreatePlugin() => Network = CreateNetwork(Kit.Host);
+
+    private protected override async Task CleanUpAsync()
     {
-        Kit = KitHost.Create(NewOwnerPrefix());
-        Network = CreateNetwork(Kit.Host);
-        return Task.CompletedTask;
+        foreach (var slot in await Network.DiscoverAsync(Kit.Host.OwnerPrefix, CancellationToken.None))
+            await Network.ReleaseAsync(slot, CancellationToken.None);
     }
 
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            foreach (var slot in await Network.DiscoverAsync(Kit.Host.OwnerPrefix, CancellationToken.None))
-                await Network.ReleaseAsync(slot, CancellationToken.None);
-        }
-        finally
-        {
-            Kit.Dispose();
-            RetireOwnerPrefix(Kit.Host.OwnerPrefix);
-        }
-    }
 
     /// <summary>
     /// The other process's side of <see cref="Allocation_is_unique_across_processes"/>: waits for a line

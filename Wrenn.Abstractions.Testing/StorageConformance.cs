@@ -11,23 +11,13 @@ namespace Wrenn.Abstractions.Testing;
 /// into a base of its own; destroy releases it; the reconciler finds disks by owner prefix; and a
 /// failure leaves nothing behind. Derive, implement <see cref="CreateStorage"/>, and run as root.
 /// </summary>
-public abstract class StorageConformance : IAsyncLifetime
+public abstract class StorageConformance : KitTest
 {
     private const long BaseBytes = 8 * 1024 * 1024;
     private const byte BasePattern = 0x5A;
 
     /// <summary>The plugin under test, given the kit's host (its own owner prefix and folders).</summary>
     protected abstract IStorage CreateStorage(PluginHost host);
-
-    /// <summary>A fresh owner prefix for this test; override to register it with your test sweep.</summary>
-    protected virtual string NewOwnerPrefix() => KitHost.RandomOwnerPrefix();
-
-    /// <summary>Called when the test is done with its owner prefix.</summary>
-    protected virtual void RetireOwnerPrefix(string ownerPrefix)
-    {
-    }
-
-    protected KitHost Kit { get; private set; } = null!;
 
     protected IStorage Storage { get; private set; } = null!;
 
@@ -37,26 +27,14 @@ public abstract class StorageConformance : IAsyncLifetime
     /// <summary>Whether the disk holds the pattern there, as the guest would read it.</summary>
     protected virtual Task<bool> HoldsAsync(PreparedDisk disk, byte pattern, long offset, int length) => DiskContent.HoldsAsync(disk, pattern, offset, length);
 
-    public Task InitializeAsync()
+    private protected override void CreatePlugin() => Storage = CreateStorage(Kit.Host);
+
+    private protected override async Task CleanUpAsync()
     {
-        Kit = KitHost.Create(NewOwnerPrefix());
-        Storage = CreateStorage(Kit.Host);
-        return Task.CompletedTask;
+        foreach (var disk in await Storage.DiscoverAsync(Kit.Host.OwnerPrefix, CancellationToken.None))
+            await Storage.ReleaseAsync(disk, CancellationToken.None);
     }
 
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            foreach (var disk in await Storage.DiscoverAsync(Kit.Host.OwnerPrefix, CancellationToken.None))
-                await Storage.ReleaseAsync(disk, CancellationToken.None);
-        }
-        finally
-        {
-            Kit.Dispose();
-            RetireOwnerPrefix(Kit.Host.OwnerPrefix);
-        }
-    }
 
     private async Task<BaseImage> BaseAsync(string name = "base.img") =>
         new($"base-{Path.GetFileNameWithoutExtension(name)}", await DiskContent.MakeBaseImageAsync(Path.Combine(Kit.Scratch, name), BasePattern, BaseBytes), "raw", BaseBytes);
