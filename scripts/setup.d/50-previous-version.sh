@@ -6,6 +6,10 @@
 # history; without it the upgrade test fails, naming the commit.
 set -euo pipefail
 cd "$WRENN_ROOT"
+if [ "${WRENN_SETUP_FOR_TESTS:-0}" != 1 ]; then
+  echo "    previous version: only the tests need it (scripts/test builds it)"
+  exit 0
+fi
 commit=$(tr -d '[:space:]' < scripts/previous-version)
 dir="$WRENN_CACHE/previous/$commit"
 if [ -f "$dir/ready" ]; then
