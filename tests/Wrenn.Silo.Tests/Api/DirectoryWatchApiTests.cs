@@ -48,7 +48,9 @@ public sealed class DirectoryWatchApiTests(ApiFixture api)
         var id = await api.SharedSandboxAsync();
         var root = $"/tmp/watch-{Guid.NewGuid():N}"[..20];
         await ShAsync(id, $"mkdir -p {root}");
+        // Nobody watches yet: the agent holds no inotify watch (not even one on its own configuration).
         var before = await AgentWatchesAsync(id);
+        Assert.Equal(0, before);
         var watch = await ApiSubscription.StartAsync(api, id, "watchDir", WatchDir, new { id, path = root, recursive = true });
         try
         {
@@ -61,6 +63,7 @@ public sealed class DirectoryWatchApiTests(ApiFixture api)
                 events.AddRange(await watch.UntilAsync(e => e["type"]!.GetValue<string>() == type && e["path"]!.GetValue<string>() == path));
             }
             await StepAsync($"mkdir -p {root}/a/b", "CREATE", $"{root}/a/b");
+            Assert.Equal(3, await AgentWatchesAsync(id)); // the root, a and a/b
             await StepAsync($"echo hi > {root}/a/b/f.txt", "WRITE", $"{root}/a/b/f.txt");
             await StepAsync($"mv {root}/a/b/f.txt {root}/a/g.txt", "RENAME", $"{root}/a/g.txt");
             await StepAsync($"chmod 600 {root}/a/g.txt", "CHMOD", $"{root}/a/g.txt");

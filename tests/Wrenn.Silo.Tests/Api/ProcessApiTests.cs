@@ -40,7 +40,7 @@ public sealed class ProcessApiTests(ApiFixture api)
         var terminal = new ProcessOutputText(output);
 
         await TypeAsync(id, pid, "echo $((6*7))\n");
-        await terminal.UntilAsync(t => t.Pty.Contains("\n42\r\n") || t.Pty.Contains("\r\n42\r\n"));
+        await terminal.UntilAsync(t => t.PtyLines.Contains("42")); // the answer on a line of its own, not the typed line
         await TypeAsync(id, pid, "tty; stty size; echo $TERM\n");
         await terminal.UntilAsync(t => t.Pty.Contains("24 80") && t.Pty.Contains("xterm-256color"));
         Assert.Contains("/dev/pts/", terminal.Pty);

@@ -12,6 +12,9 @@ public sealed class ProcessOutputText(ApiSubscription subscription)
 
     public string Pty => Encoding.UTF8.GetString(_pty.ToArray());
 
+    /// <summary>The terminal's text split at carriage returns and line feeds.</summary>
+    public IReadOnlyList<string> PtyLines => Pty.Split(['\r', '\n']);
+
     public string Stdout => _stdout.ToString();
 
     public string Stderr => _stderr.ToString();
