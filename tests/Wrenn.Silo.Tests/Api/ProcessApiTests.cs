@@ -115,6 +115,12 @@ public sealed class ProcessApiTests(ApiFixture api)
         await api.DataAsync("mutation ($id: ID!, $pid: Int!) { closeInput(sandboxId: $id, pid: $pid) }", new { id, pid });
         Assert.Equal((0, 0), (await secondText.ExitAsync(), await lateText.ExitAsync()));
         Assert.Equal("alpha\nbeta\ngamma\n", secondText.Stdout);
+
+        // An ended process (listed for 10 minutes) still replays its output, then its exit.
+        await using var afterExit = await AttachAsync(id, pid);
+        var replay = new ProcessOutputText(afterExit);
+        Assert.Equal(0, await replay.ExitAsync());
+        Assert.Equal("alpha\nbeta\ngamma\n", replay.Stdout);
     }
 
     [Fact]

@@ -5,7 +5,7 @@ namespace Wrenn.Silo.Tests.Api;
 /// <summary>
 /// The process table is guest memory: a process started before a pause is frozen with the guest and
 /// runs on after the resume and in every child of a template, and can be attached to again. A pause
-/// does not wait for it; open subscriptions complete when their sandbox pauses or is destroyed.
+/// waits for running execs, not for it; open subscriptions complete when their sandbox pauses or is destroyed.
 /// </summary>
 [Collection(ApiCollection.Name)]
 public sealed class ProcessPauseApiTests(ApiFixture api)
@@ -21,7 +21,7 @@ public sealed class ProcessPauseApiTests(ApiFixture api)
             .FirstOrDefault(p => p!["pid"]!.GetValue<int>() == pid);
 
     [Fact]
-    public async Task A_process_started_before_a_pause_runs_on_after_the_resume_and_in_a_template_child()
+    public async Task A_pause_waits_for_execs_not_processes_which_run_on_after_the_resume_and_in_a_template_child()
     {
         var id = await api.CreateSandboxAsync();
         string? childId = null;
@@ -35,8 +35,15 @@ public sealed class ProcessPauseApiTests(ApiFixture api)
             var counted = new ProcessOutputText(output);
             await counted.UntilAsync(t => Numbers(t).Count >= 3);
 
-            // The pause does not wait for the process (it never ends by itself) and completes both subscriptions.
-            var paused = await api.DataAsync("mutation ($id: ID!) { pauseSandbox(id: $id) { state } }", new { id });
+            // A pause waits for a running exec (it ends as it would have) but not for the process, which never ends
+            // by itself; it completes both subscriptions.
+            await using var exec = await ApiSubscription.StartAsync(api, id, "execStream",
+                "subscription ($id: ID!) { execStream(sandboxId: $id, command: \"sh\", args: [\"-c\", \"echo started; sleep 2; echo done\"]) { type data exitCode } }", new { id });
+            await exec.UntilAsync(e => e["data"]?.GetValue<string>() == "started\n");
+            var pausing = api.DataAsync("mutation ($id: ID!) { pauseSandbox(id: $id) { state } }", new { id });
+            var rest = await exec.UntilCompleteAsync();
+            Assert.Equal("done\n|EXIT 0", string.Join("|", rest.Select(e => e["type"]!.GetValue<string>() == "EXIT" ? $"EXIT {e["exitCode"]}" : e["data"]!.GetValue<string>())));
+            var paused = await pausing;
             Assert.Equal("PAUSED", paused["pauseSandbox"]!["state"]!.GetValue<string>());
             await output.UntilCompleteAsync(TimeSpan.FromSeconds(60));
             await watch.UntilCompleteAsync(TimeSpan.FromSeconds(60));
