@@ -76,7 +76,7 @@ internal static class CallBench
         return table.ToString();
     }
 
-    private static async Task<IHost> SiloAsync(WrennDatabase database, string name)
+    internal static async Task<IHost> SiloAsync(WrennDatabase database, string name)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();

@@ -1,8 +1,9 @@
 using System.Globalization;
 using Wrenn.Bench.Cluster;
 
-// Usage: dotnet run -c Release --project bench/Wrenn.Bench.Cluster [calls SECONDS | detection ROUNDS]
-// `calls` writes bench/results/cluster-calls.md, `detection` bench/results/cluster-detection.md.
+// Usage: dotnet run -c Release --project bench/Wrenn.Bench.Cluster [calls SECONDS | detection ROUNDS | push CHANGES]
+// `calls` writes bench/results/cluster-calls.md, `detection` bench/results/cluster-detection.md,
+// `push` bench/results/cluster-push.md.
 var mode = args.Length > 0 ? args[0] : "calls";
 var root = Paths.Root;
 Directory.CreateDirectory(Path.Combine(root, "bench", "results"));
@@ -16,8 +17,12 @@ switch (mode)
         var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
         await File.WriteAllTextAsync(Path.Combine(root, "bench", "results", "cluster-detection.md"), await DetectionBench.RunAsync(rounds));
         break;
+    case "push":
+        var changes = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000;
+        await File.WriteAllTextAsync(Path.Combine(root, "bench", "results", "cluster-push.md"), await PushBench.RunAsync(changes));
+        break;
     default:
-        Console.Error.WriteLine($"unknown mode '{mode}': use calls or detection");
+        Console.Error.WriteLine($"unknown mode '{mode}': use calls, detection or push");
         return 2;
 }
 return 0;
