@@ -28,19 +28,8 @@ internal static class ApiBench
 {
     public static async Task RunAsync(int seconds)
     {
-        await HostSweep.RemoveLeftoversAsync();
-        var owner = TestPrefix.NewOwner();
-        var dataDir = $"/run/wrenn/{owner}-data";
-        var host = await WrennSiloHost.StartAsync(new WrennSiloOptions
-        {
-            DataDir = dataDir,
-            ConnectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("apibench"),
-            ImageDir = RepoPaths.ImageDir,
-            OwnerPrefix = owner,
-            SiloName = $"{owner}-silo",
-            OnExit = OnExit.Destroy,
-            Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Api:Port"] = "0" }).Build(),
-        }, CancellationToken.None);
+        var silo = await BenchSilo.StartAsync("apibench");
+        var (host, owner, dataDir) = (silo.Host, silo.Owner, silo.DataDir);
         var baseAddress = host.ApiAddress;
         using var http = new HttpClient { BaseAddress = baseAddress };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.FirstAdminKey);
@@ -84,13 +73,7 @@ internal static class ApiBench
         }
         finally
         {
-            await host.DisposeAsync();
-            foreach (var dir in new[] { dataDir, $"/run/wrenn/{owner}" })
-            {
-                if (Directory.Exists(dir))
-                    Directory.Delete(dir, recursive: true);
-            }
-            TestPrefix.Retire(owner);
+            await silo.DisposeAsync();
         }
 
         var table = new StringBuilder()

@@ -18,19 +18,8 @@ internal static class PlatformBench
 {
     public static async Task RunAsync(int rounds, int burst)
     {
-        await HostSweep.RemoveLeftoversAsync();
-        var owner = TestPrefix.NewOwner();
-        var dataDir = $"/run/wrenn/{owner}-data";
-        var host = await WrennSiloHost.StartAsync(new WrennSiloOptions
-        {
-            DataDir = dataDir,
-            ConnectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("bench"),
-            ImageDir = RepoPaths.ImageDir,
-            OwnerPrefix = owner,
-            SiloName = $"{owner}-silo",
-            OnExit = OnExit.Destroy,
-            Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Api:Port"] = "0" }).Build(),
-        }, CancellationToken.None);
+        var silo = await BenchSilo.StartAsync("bench");
+        var (host, owner, dataDir) = (silo.Host, silo.Owner, silo.DataDir);
         var admin = (await host.Teams.AuthenticateAsync(host.FirstAdminKey!, CancellationToken.None))!;
         var raw = LocalPlugins.Create(new PluginHost(owner, dataDir, $"/run/wrenn/{owner}", "/run/wrenn", "/var/cache/wrenn"), NullLoggerFactory.Instance)
             .WithSnapshots(NullLoggerFactory.Instance);
@@ -91,14 +80,8 @@ internal static class PlatformBench
         }
         finally
         {
-            await host.DisposeAsync();
-            await raw.RemoveOrphansAsync(_ => false, CancellationToken.None);
-            foreach (var dir in new[] { dataDir, $"/run/wrenn/{owner}" })
-            {
-                if (Directory.Exists(dir))
-                    Directory.Delete(dir, recursive: true);
-            }
-            TestPrefix.Retire(owner);
+            silo.AfterStop = () => raw.RemoveOrphansAsync(_ => false, CancellationToken.None);
+            await silo.DisposeAsync();
         }
     }
 }

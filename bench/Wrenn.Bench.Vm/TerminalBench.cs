@@ -21,19 +21,8 @@ internal static class TerminalBench
 {
     public static async Task RunAsync(int keystrokes)
     {
-        await HostSweep.RemoveLeftoversAsync();
-        var owner = TestPrefix.NewOwner();
-        var dataDir = $"/run/wrenn/{owner}-data";
-        var host = await WrennSiloHost.StartAsync(new WrennSiloOptions
-        {
-            DataDir = dataDir,
-            ConnectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("terminalbench"),
-            ImageDir = RepoPaths.ImageDir,
-            OwnerPrefix = owner,
-            SiloName = $"{owner}-silo",
-            OnExit = OnExit.Destroy,
-            Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Api:Port"] = "0" }).Build(),
-        }, CancellationToken.None);
+        var silo = await BenchSilo.StartAsync("terminalbench");
+        var (host, owner, dataDir) = (silo.Host, silo.Owner, silo.DataDir);
         using var http = new HttpClient { BaseAddress = host.ApiAddress };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", host.FirstAdminKey);
         var admin = (await host.Teams.AuthenticateAsync(host.FirstAdminKey!, CancellationToken.None))!;
@@ -94,13 +83,7 @@ internal static class TerminalBench
         }
         finally
         {
-            await host.DisposeAsync();
-            foreach (var dir in new[] { dataDir, $"/run/wrenn/{owner}" })
-            {
-                if (Directory.Exists(dir))
-                    Directory.Delete(dir, recursive: true);
-            }
-            TestPrefix.Retire(owner);
+            await silo.DisposeAsync();
         }
 
         var table = new StringBuilder()
