@@ -50,7 +50,8 @@ public sealed class PortTokens
     public PortTokenCheck Verify(string token, DateTimeOffset now)
     {
         Span<byte> bytes = stackalloc byte[TokenBytes];
-        if (token.Length != TokenLength || !Base64Url.TryDecodeFromChars(token, bytes, out var written) || written != TokenBytes || bytes[0] != Version)
+        // IsValid first: TryDecodeFromChars throws on a character outside base64url rather than answering false.
+        if (token.Length != TokenLength || !Base64Url.IsValid(token) || !Base64Url.TryDecodeFromChars(token, bytes, out var written) || written != TokenBytes || bytes[0] != Version)
             return PortTokenCheck.Refused("This is not a port URL token.");
         Span<byte> expected = stackalloc byte[MacBytes];
         Mac(bytes[..PayloadBytes], expected);
