@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -7,10 +8,11 @@ namespace Wrenn.Silo.Ports;
 
 /// <summary>
 /// Where one forwarded request goes and what it must not carry. Yarp copies the request (method,
-/// headers with the client's Host, the body as a stream) and the response; this sets the destination
-/// and takes out Wrenn's credentials: a Wrenn API key in Authorization and the port URL's token, which
-/// the browser repeats in Referer. Responses get a Via entry naming this silo, and redirects to the
-/// guest's own paths get the prefix the client used.
+/// headers with the client's Host, the body as a stream) and the response; this sets the destination,
+/// flushes the request body as it streams (<see cref="FlushingContent"/>), and takes out Wrenn's
+/// credentials: a Wrenn API key in Authorization and the port URL's token, which the browser repeats
+/// in Referer. Responses get a Via entry naming this silo, and redirects to the guest's own paths get
+/// the prefix the client used.
 /// </summary>
 /// <param name="destination">The guest's (or the host silo's) URL for this request.</param>
 /// <param name="guestEndpoint">For the guest: the address and port the connection is opened to (the URL's host only keys the connection pool).</param>
@@ -27,6 +29,8 @@ internal sealed class PortTransformer(Uri destination, IPEndPoint? guestEndpoint
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         proxyRequest.RequestUri = destination;
+        if (proxyRequest.Content is { } body && httpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+            proxyRequest.Content = new FlushingContent(body);
         if (guestEndpoint is not null)
             proxyRequest.Options.Set(PortConnections.GuestEndpointKey, guestEndpoint);
         if (PortRequest.ApiKeyOf(httpContext.Request) is not null)
