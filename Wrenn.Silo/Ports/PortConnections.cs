@@ -7,7 +7,8 @@ namespace Wrenn.Silo.Ports;
 /// <summary>
 /// The HTTP clients port forwarding sends through (Yarp's forwarder takes an invoker per request):
 /// one for guests and one for other silos' APIs, each with its own connection pools, configured as
-/// a proxy needs (no proxy, redirects, decompression or cookies of its own).
+/// a proxy needs (no proxy, redirects, decompression or cookies of its own), request bodies flushed
+/// to the connection as they stream.
 /// <para>
 /// Guest connections are pooled by a name made of the sandbox and its network path
 /// (<see cref="GuestRoute.PathKey"/>), never by address: a slot's address goes to another sandbox
@@ -21,12 +22,15 @@ public sealed class PortConnections : IDisposable
     /// <summary>Where a guest request's connection opens (its URL's host is only the pool's name).</summary>
     public static readonly HttpRequestOptionsKey<IPEndPoint> GuestEndpointKey = new("wrenn.port.guest-endpoint");
 
+    /// <summary>Set on a request whose body the client streams: it is flushed to the connection piece by piece (<see cref="FlushingContent"/>).</summary>
+    public static readonly HttpRequestOptionsKey<bool> StreamedBodyKey = new("wrenn.port.streamed-body");
+
     public PortConnections(IOptions<PortForwardingOptions> options)
     {
         var guests = Handler(options.Value);
         guests.ConnectCallback = ConnectToGuestAsync;
-        Guests = new HttpMessageInvoker(guests, disposeHandler: true);
-        Silos = new HttpMessageInvoker(Handler(options.Value), disposeHandler: true);
+        Guests = new HttpMessageInvoker(new FlushingBodies(guests), disposeHandler: true);
+        Silos = new HttpMessageInvoker(new FlushingBodies(Handler(options.Value)), disposeHandler: true);
     }
 
     public HttpMessageInvoker Guests { get; }
@@ -63,6 +67,20 @@ public sealed class PortConnections : IDisposable
         {
             socket.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Wraps a streamed request body once Yarp handed the request over (Yarp refuses a replaced body
+    /// in a transformer: it tracks the copy through its own content object, which still does the copying).
+    /// </summary>
+    private sealed class FlushingBodies(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Content is { } body && request.Options.TryGetValue(StreamedBodyKey, out var streamed) && streamed)
+                request.Content = new FlushingContent(body);
+            return base.SendAsync(request, cancellationToken);
         }
     }
 

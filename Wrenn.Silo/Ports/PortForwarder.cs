@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -122,6 +124,13 @@ public sealed partial class PortForwarder(
                 await AnswerAsync(http, StatusCodes.Status404NotFound, $"Sandbox {sandboxId} is {route.State.ToString().ToLowerInvariant()}: nothing of it can be reached any more.");
                 return;
         }
+
+        // A forwarded body is the guest's business: Kestrel's 30 MB cap and its minimum data rate (which
+        // ends an upload that pauses) do not apply; the idle timeout still does. Yarp lifts them for gRPC only.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            size.MaxRequestBodySize = null;
+        if (http.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
+            rate.MinDataRate = null;
 
         var hop = http.Request.Headers[PortTransformer.HopHeader].ToString() is { Length: > 0 } from ? from : null;
         if (route.Host != hosts.Local)

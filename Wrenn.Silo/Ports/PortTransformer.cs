@@ -9,7 +9,7 @@ namespace Wrenn.Silo.Ports;
 /// <summary>
 /// Where one forwarded request goes and what it must not carry. Yarp copies the request (method,
 /// headers with the client's Host, the body as a stream) and the response; this sets the destination,
-/// flushes the request body as it streams (<see cref="FlushingContent"/>), and takes out Wrenn's
+/// marks a request body to be flushed as it streams (<see cref="FlushingContent"/>), and takes out Wrenn's
 /// credentials: a Wrenn API key in Authorization and the port URL's token, which the browser repeats
 /// in Referer. Responses get a Via entry naming this silo, and redirects to the guest's own paths get
 /// the prefix the client used.
@@ -29,8 +29,8 @@ internal sealed class PortTransformer(Uri destination, IPEndPoint? guestEndpoint
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         proxyRequest.RequestUri = destination;
-        if (proxyRequest.Content is { } body && httpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
-            proxyRequest.Content = new FlushingContent(body);
+        if (proxyRequest.Content is not null && httpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+            proxyRequest.Options.Set(PortConnections.StreamedBodyKey, true);
         if (guestEndpoint is not null)
             proxyRequest.Options.Set(PortConnections.GuestEndpointKey, guestEndpoint);
         if (PortRequest.ApiKeyOf(httpContext.Request) is not null)

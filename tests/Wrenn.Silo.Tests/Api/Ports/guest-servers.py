@@ -6,7 +6,7 @@ usage: guest-servers.py [HTTP_PORT [WEBSOCKET_PORT [LOOPBACK_PORT]]]   (8000, 87
 HTTP on 0.0.0.0:HTTP_PORT (HTTP/1.1, keep-alive):
   /hello                          a short text
   /download?size=N[&hold=FILE]    N bytes (byte i is i % 256); with hold, the first MiB, then the rest once FILE exists
-  /upload[?progress=FILE]         reads the body as it streams (FILE holds the bytes received so far), answers its length and SHA-256
+  /upload[?progress=FILE]         reads the body as it streams (FILE holds the bytes received so far: after the first piece, then every 256 KiB), answers its length and SHA-256
   /events?hold=FILE               server-sent events: "one" at once, "two" once FILE exists, then the end
   /redirect                       302 to /hello
   anything else                   echoes the request as JSON: method, path (with query), headers, body length and SHA-256
@@ -114,7 +114,7 @@ class Http(BaseHTTPRequestHandler):
         for piece in self.body():
             digest.update(piece)
             length += len(piece)
-            if progress and length - reported >= MIB:
+            if progress and (reported == 0 or length - reported >= 256 * 1024):
                 with open(progress + ".partial", "w") as f:
                     f.write(str(length))
                 os.replace(progress + ".partial", progress)
