@@ -76,7 +76,7 @@ public static class WrennApi
                 await socket.CloseOutputAsync((System.Net.WebSockets.WebSocketCloseStatus)4406, "Subprotocol not acceptable", CancellationToken.None);
                 return;
             }
-            await new GraphQLWebSocketSession(socket, executor, backend, options.ConnectionInitTimeout, options.SubscriptionBuffer, logger).RunAsync(context.RequestAborted);
+            await new GraphQLWebSocketSession(socket, executor, backend, options.ConnectionInitTimeout, options.SubscriptionBuffer, logger, ApiAuthentication.OriginOf(context.Request)).RunAsync(context.RequestAborted);
         });
         app.MapPut("/files/{sandboxId}", (HttpContext context, string sandboxId) => files.UploadAsync(context, sandboxId));
         app.MapGet("/files/{sandboxId}", (HttpContext context, string sandboxId) => files.DownloadAsync(context, sandboxId));

@@ -139,6 +139,18 @@ public interface ISandboxGrain : IGrainWithStringKey
     [Audited("sandbox.set-timeout")]
     Task<SandboxInfo> SetTimeoutAsync(Caller caller, int seconds);
 
+    /// <summary>
+    /// Where port forwarding finds the guest: the sandbox's host and state and, while it runs, the
+    /// address its host reaches the guest at. NOT_FOUND for another team's sandbox.
+    /// </summary>
+    [Alias("guest-route")]
+    Task<GuestRoute> GetGuestRouteAsync(Caller caller);
+
+    /// <summary>The TCP ports something listens on in the guest, by port (none unless it runs).</summary>
+    [Alias("listening-ports")]
+    [ResponseTimeout("00:01:00")]
+    Task<IReadOnlyList<ListeningPort>> ListListeningPortsAsync(Caller caller, CancellationToken cancellationToken);
+
     /// <summary>Cancels running commands, then removes the VM, its network and its disk.</summary>
     [Alias("destroy")]
     [Audited("sandbox.destroy")]

@@ -10,6 +10,8 @@ public sealed record TeamInfo(string Id, string Name, DateTimeOffset CreatedAt);
 
 public sealed record NewApiKeyInfo(string Id, string TeamId, bool Admin, string Key);
 
+public sealed record PortUrlInfo(string Url, DateTimeOffset ExpiresAt);
+
 /// <summary>
 /// What the API needs from the silo beyond the grain interfaces: authentication, creating (which
 /// picks a host), listing, batched look-ups, pushed changes, teams and keys. The silo implements it;
@@ -56,4 +58,11 @@ public interface IWrennBackend
     Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken);
 
     Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A URL that reaches <paramref name="port"/> of a sandbox of the caller's team without a key for
+    /// <paramref name="ttlSeconds"/>, made on <paramref name="origin"/> (the address the request came to)
+    /// unless the silo has a public URL configured.
+    /// </summary>
+    Task<PortUrlInfo> CreatePortUrlAsync(Caller caller, string sandboxId, int port, int ttlSeconds, Uri? origin, CancellationToken cancellationToken);
 }

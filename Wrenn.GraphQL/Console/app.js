@@ -1,6 +1,7 @@
 // Wrenn's web console: plain JavaScript against the same API everyone uses (GraphQL over HTTP for
 // queries and mutations, graphql-transport-ws for live command and terminal output, /files for
-// transfers), and xterm.js (served by the silo from npm's build) for the terminal.
+// transfers, port URLs to open a sandbox's servers), and xterm.js (served by the silo from npm's build)
+// for the terminal.
 'use strict';
 
 const state = { key: localStorage.getItem('wrenn-api-key') || '', selected: null, running: null };
@@ -86,6 +87,62 @@ function select(id) {
   $('selected').hidden = false;
   $('selected-id').textContent = id;
   for (const tr of $('sandboxes').querySelectorAll('tbody tr')) tr.className = tr.dataset.id === id ? 'chosen' : '';
+  loadPorts();
+}
+
+// What listens in the guest, one row per port (a server may listen on IPv4 and IPv6 both).
+async function loadPorts() {
+  const id = state.selected;
+  const body = $('ports').querySelector('tbody');
+  try {
+    const data = await gql('query ($id: ID!) { sandbox(id: $id) { listeningPorts { port address reachable pid command } } }', { id });
+    if (id !== state.selected) return;
+    const byPort = new Map();
+    for (const p of data.sandbox?.listeningPorts ?? []) {
+      const row = byPort.get(p.port) ?? { port: p.port, addresses: [], reachable: false, process: '' };
+      row.addresses.push(p.address);
+      row.reachable ||= p.reachable;
+      if (p.pid && !row.process) row.process = `${p.command} (${p.pid})`;
+      byPort.set(p.port, row);
+    }
+    body.replaceChildren(...[...byPort.values()].map((p) => {
+      const tr = document.createElement('tr');
+      tr.dataset.port = p.port;
+      for (const text of [p.port, p.addresses.join(', '), p.process]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      const td = document.createElement('td');
+      const open = document.createElement('button');
+      open.textContent = 'Open';
+      open.className = 'open-port';
+      open.disabled = !p.reachable;
+      open.title = p.reachable ? 'Open in a new tab through a port URL' : 'Bound to loopback only: listen on 0.0.0.0 to reach it';
+      open.addEventListener('click', () => openPort(id, p.port));
+      td.append(open);
+      tr.append(td);
+      return tr;
+    }));
+  } catch (e) {
+    status(e.message, true);
+  }
+}
+
+// The tab opens at once (still within the click, so no pop-up blocker stops it) and goes to the port URL once made.
+async function openPort(id, port) {
+  const tab = window.open('about:blank', '_blank');
+  try {
+    const data = await gql('mutation ($id: ID!, $port: Int!) { createPortUrl(sandboxId: $id, port: $port) { url expiresAt } }', { id, port });
+    if (tab) {
+      tab.opener = null;
+      tab.location.href = data.createPortUrl.url;
+    }
+    status(`port ${port}: ${data.createPortUrl.url} (until ${data.createPortUrl.expiresAt})`);
+  } catch (e) {
+    tab?.close();
+    status(e.message, true);
+  }
 }
 
 // graphql-transport-ws, the small part a console needs: one socket per subscription, init with the key.
@@ -333,6 +390,7 @@ $('create-form').addEventListener('submit', async (event) => {
 });
 
 $('refresh').addEventListener('click', refresh);
+$('refresh-ports').addEventListener('click', loadPorts);
 
 $('exec-form').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -25,6 +25,9 @@ public sealed class ApiContext : Dictionary<string, object?>
 
     public IWrennBackend Backend { get; }
 
+    /// <summary>The address the request came to (scheme, host, path base), for URLs made on it (port URLs).</summary>
+    public Uri? Origin { get; init; }
+
     /// <summary>For a subscription: how far its source may run ahead of what the transport has sent (null: unbounded).</summary>
     public StreamCredits? Credits { get; }
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.GraphQL.Backend;
 
@@ -14,4 +15,7 @@ internal static class ApiAuthentication
         var key = authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? authorization[scheme.Length..].Trim() : authorization.Trim();
         return key.Length == 0 ? null : await backend.AuthenticateAsync(key, cancellationToken);
     }
+
+    /// <summary>The address a request came to: its scheme, host and path base.</summary>
+    public static Uri OriginOf(HttpRequest request) => new($"{request.Scheme}://{request.Host}{request.PathBase}/");
 }

@@ -66,7 +66,7 @@ internal sealed class GraphQLHttpEndpoint(ApiExecutor executor, IWrennBackend ba
             return;
         }
 
-        var result = await executor.ExecuteAsync(prepared, new ApiContext(caller, backend), context.RequestAborted);
+        var result = await executor.ExecuteAsync(prepared, new ApiContext(caller, backend) { Origin = ApiAuthentication.OriginOf(context.Request) }, context.RequestAborted);
         context.Response.StatusCode = mediaType == GraphQLResponse && !result.Executed ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK;
         context.Response.ContentType = mediaType + "; charset=utf-8";
         await executor.Serializer.WriteAsync(context.Response.Body, result, context.RequestAborted);

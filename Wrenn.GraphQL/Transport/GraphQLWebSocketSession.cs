@@ -18,7 +18,7 @@ namespace Wrenn.GraphQL.Transport;
 /// its payload) within the init timeout, then subscribe/next/error/complete per operation id, with
 /// ping/pong; protocol violations close the socket with the protocol's codes.
 /// </summary>
-internal sealed partial class GraphQLWebSocketSession(WebSocket socket, ApiExecutor executor, IWrennBackend backend, TimeSpan initTimeout, int subscriptionBuffer, ILogger logger)
+internal sealed partial class GraphQLWebSocketSession(WebSocket socket, ApiExecutor executor, IWrennBackend backend, TimeSpan initTimeout, int subscriptionBuffer, ILogger logger, Uri? origin = null)
 {
     public const string Protocol = "graphql-transport-ws";
     private readonly SemaphoreSlim _send = new(1, 1);
@@ -185,7 +185,7 @@ internal sealed partial class GraphQLWebSocketSession(WebSocket socket, ApiExecu
         using var credits = new StreamCredits(subscriptionBuffer);
         try
         {
-            var result = await executor.ExecuteAsync(request, new ApiContext(_caller!, backend, credits), token);
+            var result = await executor.ExecuteAsync(request, new ApiContext(_caller!, backend, credits) { Origin = origin }, token);
             if (!result.Executed)
             {
                 await SendErrorsAsync(id, result, token);

@@ -3,10 +3,11 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Dashboard;
 using Wrenn.GraphQL;
+using Wrenn.Silo.Ports;
 
 namespace Wrenn.Silo.Hosting;
 
-/// <summary>The silo's public HTTP surface: GraphQL (HTTP and WebSocket), file transfer, the web console, health, and the Orleans dashboard for admins.</summary>
+/// <summary>The silo's public HTTP surface: port forwarding into sandboxes, GraphQL (HTTP and WebSocket), file transfer, the web console, health, and the Orleans dashboard for admins.</summary>
 public static class PublicApi
 {
     public const string DashboardPath = "/dashboard";
@@ -14,6 +15,8 @@ public static class PublicApi
     public static void Map(WebApplication app)
     {
         var identity = app.Services.GetRequiredService<SiloIdentity>();
+        // First: on a sandbox's host name every path is the guest's.
+        app.MapPortForwarding();
         app.MapGet("/healthz", () => Results.Text($"ok {identity.SiloName}\n"));
         app.MapGet("/", () => Results.Redirect("/ui"));
         app.UseWhen(context => context.Request.Path.StartsWithSegments(DashboardPath), dashboard => dashboard.UseMiddleware<DashboardAccess>());

@@ -5,12 +5,13 @@ using Wrenn.GraphQL.Backend;
 using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Cluster.Events;
 using Wrenn.Silo.Data;
+using Wrenn.Silo.Ports;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Hosting;
 
 /// <summary>The silo's side of the API: what the GraphQL layer needs beyond the grain interfaces.</summary>
-internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, SandboxService sandboxes, IGrainFactory grains, ClusterHosts hosts, ISandboxChangeFeed changes, AuditLog audit) : IWrennBackend
+internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, SandboxService sandboxes, IGrainFactory grains, ClusterHosts hosts, ISandboxChangeFeed changes, AuditLog audit, PortUrls portUrls) : IWrennBackend
 {
     public Task<Caller?> AuthenticateAsync(string apiKey, CancellationToken cancellationToken) => teams.AuthenticateAsync(apiKey, cancellationToken);
 
@@ -122,6 +123,12 @@ internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, San
         if (revoked)
             await audit.RecordAsync(caller, "key.revoke", keyId, null, cancellationToken);
         return revoked;
+    }
+
+    public async Task<PortUrlInfo> CreatePortUrlAsync(Caller caller, string sandboxId, int port, int ttlSeconds, Uri? origin, CancellationToken cancellationToken)
+    {
+        var made = await portUrls.CreateAsync(caller, sandboxId, port, ttlSeconds, origin, cancellationToken);
+        return new PortUrlInfo(made.Url.ToString(), made.ExpiresAt);
     }
 
     private static void RequireAdmin(Caller caller)

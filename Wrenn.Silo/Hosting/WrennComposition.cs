@@ -20,6 +20,7 @@ using Wrenn.Silo.Grains;
 using Wrenn.Silo.Hosting.Startup;
 using Wrenn.Silo.Persistence.LocalPostgres;
 using Wrenn.Silo.Plugins;
+using Wrenn.Silo.Ports;
 using Wrenn.Silo.Reconciliation;
 using Wrenn.Silo.Sandboxes;
 
@@ -94,6 +95,7 @@ public static class WrennComposition
         services.AddSingleton<SiloApiBackend>();
         services.AddSingleton<IWrennBackend>(sp => sp.GetRequiredService<SiloApiBackend>());
         services.AddWrennApi(configuration);
+        services.AddPortForwarding(configuration);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(api.Listen), api.Port));
 
         options.Services?.Invoke(services);

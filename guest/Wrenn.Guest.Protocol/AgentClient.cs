@@ -293,6 +293,12 @@ public sealed class AgentClient : IDisposable
         }
     }
 
+    // --- Network ---------------------------------------------------------------------------------
+
+    /// <summary>The TCP sockets listening in the guest, by port (capability <c>listening-ports</c>).</summary>
+    public async Task<IReadOnlyList<ListeningSocket>> ListListeningPortsAsync(CancellationToken cancellationToken) =>
+        (await AgentCalls.Unary(_clients.Network.ListListeningPortsAsync(new ListListeningPortsRequest(), Options(cancellationToken)))).Sockets;
+
     private static CallOptions Options(CancellationToken cancellationToken, TimeSpan? timeout = null, bool unaryDefault = true)
     {
         var limit = timeout ?? (unaryDefault ? DefaultUnaryTimeout : null);
@@ -303,7 +309,7 @@ public sealed class AgentClient : IDisposable
 
     private static DateTimeOffset FromUnixNanos(long nanos) => DateTimeOffset.UnixEpoch.AddTicks(nanos / 100);
 
-    /// <summary>One channel (one HTTP/2 connection) and the three service clients on it.</summary>
+    /// <summary>One channel (one HTTP/2 connection) and the service clients on it.</summary>
     private sealed class Clients : IDisposable
     {
         private readonly GrpcChannel _channel;
@@ -335,11 +341,14 @@ public sealed class AgentClient : IDisposable
             Process = new ProcessService.ProcessServiceClient(_channel);
             Files = new FilesystemService.FilesystemServiceClient(_channel);
             System = new SystemService.SystemServiceClient(_channel);
+            Network = new NetworkService.NetworkServiceClient(_channel);
         }
 
         public ProcessService.ProcessServiceClient Process { get; }
         public FilesystemService.FilesystemServiceClient Files { get; }
         public SystemService.SystemServiceClient System { get; }
+
+        public NetworkService.NetworkServiceClient Network { get; }
 
         public void Dispose() => _channel.Dispose();
     }

@@ -26,4 +26,7 @@ public class UnreachableBackend : IWrennBackend
     public virtual Task<TeamInfo> CreateTeamAsync(Caller caller, string name, CancellationToken cancellationToken) => throw Reached(nameof(CreateTeamAsync));
     public virtual Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken) => throw Reached(nameof(CreateApiKeyAsync));
     public virtual Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken) => throw Reached(nameof(RevokeApiKeyAsync));
+
+    public virtual Task<PortUrlInfo> CreatePortUrlAsync(Caller caller, string sandboxId, int port, int ttlSeconds, Uri? origin, CancellationToken cancellationToken) =>
+        throw Reached(nameof(CreatePortUrlAsync));
 }

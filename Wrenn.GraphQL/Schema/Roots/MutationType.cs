@@ -57,6 +57,13 @@ public sealed class MutationType : ObjectGraphType
                 var content = c.GetArgument("encoding", FileEncoding.Utf8) == FileEncoding.Base64 ? Base64Argument.Decode(text, "content") : Encoding.UTF8.GetBytes(text);
                 return await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).WriteFileAsync(c.Api().Caller, c.GetArgument<string>("path"), content, c.CancellationToken);
             });
+        Field<NonNullGraphType<PortUrlType>, PortUrlInfo>("createPortUrl")
+            .Description("A URL that opens a port of the sandbox without a key (the token is in its path) until ttlSeconds pass or the sandbox is gone.")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<NonNullGraphType<IntGraphType>>("port")
+            .Argument<IntGraphType>("ttlSeconds", a => a.DefaultValue = 3600)
+            .ResolveAsync(async c => await c.Api().Backend.CreatePortUrlAsync(c.Api().Caller, c.GetArgument<string>("sandboxId"), c.GetArgument<int>("port"),
+                c.GetArgument("ttlSeconds", 3600), c.Api().Origin, c.CancellationToken));
         Field<NonNullGraphType<FileInfoType>, FileEntry>("makeDir").Description("Makes a folder and any missing parents (an existing folder is fine).")
             .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
             .Argument<NonNullGraphType<StringGraphType>>("path")

@@ -20,6 +20,9 @@ public sealed class SandboxType : ObjectGraphType<SandboxInfo>
         Field<NonNullGraphType<DateTimeType>, DateTimeOffset>("createdAt").Resolve(c => c.Source.CreatedAt);
         Field<DateTimeType, DateTimeOffset?>("expiresAt").Description("When its timeout destroys it (while running).").Resolve(c => c.Source.Deadline);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<KeyValueType>>>, IEnumerable<KeyValuePair<string, string>>>("metadata").Resolve(c => c.Source.Metadata);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<ListeningPortType>>>, IReadOnlyList<ListeningPort>>("listeningPorts")
+            .Description("The TCP ports something listens on in the guest now, by port (none unless it is running). Asks the sandbox's agent.")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.Source.Id).ListListeningPortsAsync(c.Api().Caller, c.CancellationToken));
         Field<StringGraphType, string?>("error").Description("Why it failed, was lost or was destroyed by the silo.").Resolve(c => c.Source.Error);
     }
 

@@ -4,13 +4,14 @@ using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Persistence.LocalPostgres;
 using Wrenn.Silo.Persistence.Migrations;
+using Wrenn.Silo.Ports;
 
 namespace Wrenn.Silo.Hosting.Startup;
 
 /// <summary>
 /// First to start, last to stop: the silo's own PostgreSQL (when it has one), then the schema —
-/// refused while a silo of the old runtime still runs on the database, then the platform's and
-/// Orleans' migrations.
+/// refused while a silo of the old runtime still runs on the database, then the platform's,
+/// Orleans' and port forwarding's migrations.
 /// </summary>
 public sealed class DatabaseStartup(WrennDatabase database, ILoggerFactory loggers) : IHostedService
 {
@@ -22,7 +23,7 @@ public sealed class DatabaseStartup(WrennDatabase database, ILoggerFactory logge
             _postgres = await LocalPostgres.StartAsync(local, loggers.CreateLogger<LocalPostgres>(), cancellationToken);
         await OldRuntimeGuard.ThrowIfOldSiloActiveAsync(database.Main, cancellationToken);
         var migrator = new SchemaMigrator(database.Main, loggers.CreateLogger<SchemaMigrator>());
-        await migrator.ApplyAsync([.. WrennSchema.Migrations, .. ClusterSchema.Migrations], cancellationToken);
+        await migrator.ApplyAsync([.. WrennSchema.Migrations, .. ClusterSchema.Migrations, .. PortsSchema.Migrations], cancellationToken);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -1,8 +1,10 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Wrenn.GraphQL.Backend;
@@ -22,10 +24,16 @@ public sealed class ApiCollection : ICollectionFixture<ApiFixture>
 /// <summary>A whole silo (real VMs) serving its public API on a loopback port, and an HTTP client for it.</summary>
 public sealed class ApiFixture : IAsyncLifetime
 {
+    /// <summary>Sandboxes' ports are also served at <c>{port}-{id}.{ProxyDomain}</c> (requests name it in their Host header).</summary>
+    public const string ProxyDomain = "sandboxes.wrenn.test";
+
+    private readonly ConcurrentDictionary<Type, Lazy<Task<IAsyncDisposable>>> _shared = new();
+
     public ApiFixture() => Silo = new SiloFixture
     {
         Logging = logging => logging.AddProvider(Errors),
         Services = services => services.AddSingleton<IWrennBackend>(sp => Backend = new CountingBackend(sp.GetRequiredService<SiloApiBackend>())),
+        Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Proxy:Domain"] = ProxyDomain }).Build(),
     };
 
     public SiloFixture Silo { get; }
@@ -85,6 +93,13 @@ public sealed class ApiFixture : IAsyncLifetime
         return (JsonNode.Parse(output) as JsonObject)!;
     }
 
+    /// <summary>
+    /// One <typeparamref name="T"/> for every test that asks (e.g. a sandbox running servers), made on
+    /// first use and disposed before the silo stops. A creation that failed fails every test that asks.
+    /// </summary>
+    public async Task<T> SharedAsync<T>(Func<ApiFixture, Task<T>> create) where T : class, IAsyncDisposable =>
+        (T)await _shared.GetOrAdd(typeof(T), _ => new Lazy<Task<IAsyncDisposable>>(async () => await create(this))).Value;
+
     private readonly SemaphoreSlim _sharedSandboxLock = new(1, 1);
     private string? _sharedSandbox;
 
@@ -138,6 +153,8 @@ public sealed class ApiFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var shared in _shared.Values.Where(s => s.IsValueCreated && s.Value.IsCompletedSuccessfully))
+            await (await shared.Value).DisposeAsync();
         Http.Dispose();
         await Silo.DisposeAsync();
     }

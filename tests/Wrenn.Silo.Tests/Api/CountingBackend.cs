@@ -108,4 +108,10 @@ public sealed class CountingBackend(IWrennBackend inner) : IWrennBackend
         Count();
         return inner.RevokeApiKeyAsync(caller, keyId, cancellationToken);
     }
+
+    public Task<PortUrlInfo> CreatePortUrlAsync(Caller caller, string sandboxId, int port, int ttlSeconds, Uri? origin, CancellationToken cancellationToken)
+    {
+        Count();
+        return inner.CreatePortUrlAsync(caller, sandboxId, port, ttlSeconds, origin, cancellationToken);
+    }
 }
