@@ -11,6 +11,7 @@ using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Cluster.Placement;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Grains.Turns;
+using Wrenn.Silo.Quotas;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Grains;
@@ -20,7 +21,7 @@ namespace Wrenn.Silo.Grains;
 /// (state, VM handle, deadline) is written at every transition; after a silo restart the next
 /// activation re-adopts the VM or, if it is gone, marks the sandbox lost and frees what it held.
 /// The lifecycle reads in SandboxGrain.Lifecycle.cs, commands and files in SandboxGrain.Commands.cs,
-/// timeouts and retention in SandboxGrain.Deadlines.cs.
+/// timeouts and retention in SandboxGrain.Deadlines.cs, its team quota hold in SandboxGrain.Quotas.cs.
 /// </summary>
 [GrainType(GrainTypes.Sandbox)]
 [HostAffinePlacement]
@@ -35,6 +36,7 @@ public sealed partial class SandboxGrain(
     WarmBase warmBase,
     ILocalSiloDetails silo,
     IOptions<SandboxOptions> options,
+    TeamQuotas quotas,
     ILogger<SandboxGrain> logger) : Grain, ISandboxGrain, IRemindable
 {
     private readonly TurnGate _turns = new();

@@ -59,6 +59,9 @@ public sealed class QueryType : ObjectGraphType
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).ListDirAsync(c.Api().Caller, c.GetArgument<string>("path"), c.CancellationToken));
         Field<NonNullGraphType<TeamType>, TeamInfo>("me").Description("Your team.")
             .ResolveAsync(async c => await c.Api().Backend.TeamAsync(c.Api().Caller, c.CancellationToken));
+        Field<TeamType, TeamInfo?>("team").Description("Your team by name or id, or (admin keys) any team; null otherwise.")
+            .Argument<NonNullGraphType<StringGraphType>>("name")
+            .ResolveAsync(async c => await c.Api().Backend.FindTeamAsync(c.Api().Caller, c.GetArgument<string>("name"), c.CancellationToken));
     }
 
     private static async Task<FileContent?> ReadFileAsync(IResolveFieldContext<object?> c)
