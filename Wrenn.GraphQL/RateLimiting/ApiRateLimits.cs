@@ -47,12 +47,14 @@ public sealed class ApiRateLimits : IDisposable
         if (count == 0 || IsUnlimited(caller))
             return null;
         if (count > _options.CreatesPerSecond)
-            return new RateLimited($"Rate limited: this request asks to create {count} sandboxes, more than this API key may create per second ({_options.CreatesPerSecond}); send fewer per request.",
+            return new RateLimited($"Rate limited: this request asks to create {Sandboxes(count)}, more than this API key may create per second ({_options.CreatesPerSecond}); send fewer per request.",
                 TimeSpan.FromSeconds(1));
         using var lease = _creates.AttemptAcquire(caller, count);
         return lease.IsAcquired ? null : new RateLimited(
-            $"Rate limited: this API key may create {_options.CreatesPerSecond} sandboxes per second; retry after {RetryAfter(lease).TotalSeconds:0.#} s.", RetryAfter(lease));
+            $"Rate limited: this API key may create {Sandboxes(_options.CreatesPerSecond)} per second; retry after {RetryAfter(lease).TotalSeconds:0.#} s.", RetryAfter(lease));
     }
+
+    private static string Sandboxes(int count) => count == 1 ? "1 sandbox" : $"{count} sandboxes";
 
     private bool IsUnlimited(Caller caller) => caller.KeyId is null || (caller.Role == Role.Admin && !_options.LimitAdminKeys);
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Wrenn.GraphQL.Backend;
@@ -26,6 +27,13 @@ public sealed class ApiFixture : IAsyncLifetime
     {
         Logging = logging => logging.AddProvider(Errors),
         Services = services => services.AddSingleton<IWrennBackend>(sp => Backend = new CountingBackend(sp.GetRequiredService<SiloApiBackend>())),
+        // These tests drive the API as fast as they can (the fuzz sends 10,000 documents with one member key);
+        // the rate limits have their own tests and silo (RateLimitTests).
+        Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Wrenn:RateLimits:RequestsPerSecond"] = "100000",
+            ["Wrenn:RateLimits:CreatesPerSecond"] = "1000",
+        }).Build(),
     };
 
     public SiloFixture Silo { get; }
