@@ -14,7 +14,7 @@ namespace Wrenn.Silo.Tests.Api.Adversarial;
 public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName, string SandboxId, string TemplateId, string TemplateName, string KeyHint)
 {
     public const string MarkerPath = "/root/a-marker";
-    public const string MarkerContent = "team A's own";
+    public const string MarkerContent = "written by team A";
 
     /// <summary>A team with a running sandbox (a real VM, through the victim's own key) and a private template.</summary>
     public static async Task<TeamResources> SeedAsync(ApiFixture api)
