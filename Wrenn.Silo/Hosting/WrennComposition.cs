@@ -60,16 +60,12 @@ public static class WrennComposition
         services.AddSingleton(options);
         services.AddSingleton(Microsoft.Extensions.Options.Options.Create(api));
         services.AddSingleton(identity);
-        services.AddSingleton(database);
-        services.AddSingleton(database.Main);
-        services.AddSingleton<SandboxStore>();
+        services.AddWrennClusterServices(database);
         services.AddSingleton<TemplateCatalog>();
         services.AddSingleton<Teams>();
         services.AddSingleton<TeamQuotas>();
-        services.AddSingleton<AuditLog>();
         services.AddSingleton(new HostFacts(options.DataDir));
         services.AddSingleton(plugins);
-        services.AddSingleton<ClusterHosts>();
         services.AddSingleton<SandboxService>();
         services.AddSingleton<Reconciler>();
         services.AddSingleton<FirstStart>();

@@ -27,7 +27,7 @@ public sealed class CrossTeamWalkTests(ApiFixture api, ITestOutputHelper output)
             Assert.Equal(before, await victim.StateAsync());
             // Not vacuous: the walk did aim the fields that name each kind of thing.
             foreach (var field in new[] { "Query.sandbox", "Query.readFile", "Query.team", "Subscription.execStream", "Subscription.sandboxEvents",
-                         "Mutation.exec", "Mutation.createSandbox", "Mutation.setTeamQuota", "Mutation.createApiKey", "Mutation.deleteTemplate", "Mutation.revokeApiKey", "Mutation.destroySandbox" })
+                         "Mutation.exec", "Mutation.signalProcess", "Mutation.sendInput", "Subscription.processOutput", "Mutation.createSandbox", "Mutation.setTeamQuota", "Mutation.createApiKey", "Mutation.deleteTemplate", "Mutation.revokeApiKey", "Mutation.destroySandbox" })
                 Assert.Contains(report.Calls, c => c.StartsWith(field + " ", StringComparison.Ordinal));
         }
         finally

@@ -7,12 +7,15 @@ namespace Wrenn.Silo.Tests.Api.Adversarial;
 
 /// <summary>
 /// The victim team's things the walk aims at, one of each kind the API has (a running sandbox with a
-/// marker file, a private template, the team itself, its key), and how the victim sees them. A kind
-/// with no seeder here (processes, ports, webhooks until the API has them) has no identifiers, and a
+/// marker file and a process, a private template, the team itself, its key), and how the victim sees
+/// them. A kind with no seeder here (ports, webhooks until the API has them) has no identifiers, and a
 /// field that names one fails the walk until a seeder is added.
 /// </summary>
-public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName, string SandboxId, string TemplateId, string TemplateName, string KeyHint)
+public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName, string SandboxId, int Pid, string TemplateId, string TemplateName, string KeyHint)
 {
+    /// <summary>The pid the record-only victim names: one every guest has (its sandbox has no VM, so it names nothing running).</summary>
+    private const int InitPid = 1;
+
     public const string MarkerPath = "/root/a-marker";
     public const string MarkerContent = "written by team A";
 
@@ -29,7 +32,11 @@ public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName
         var (_, written) = await api.GraphQLAsync(team.Key, "mutation ($id: ID!, $p: String!, $c: String!) { writeFile(sandboxId: $id, path: $p, content: $c) { size } }",
             new { id = sandboxId, p = MarkerPath, c = MarkerContent });
         Assert.True(written["errors"] is null, written.ToJsonString());
-        return await WithAsync(api, team, sandboxId);
+        // A process that outlives its call: a signal, input or resize that got through shows in its state.
+        var (_, started) = await api.GraphQLAsync(team.Key, "mutation ($id: ID!) { startProcess(sandboxId: $id, command: \"sleep\", args: [\"3600\"], tag: \"a-process\") { pid } }",
+            new { id = sandboxId });
+        var pid = started["data"]?["startProcess"]?["pid"]?.GetValue<int>() ?? throw new InvalidOperationException($"team A's process: {started.ToJsonString()}");
+        return await WithAsync(api, team, sandboxId, pid);
     }
 
     /// <summary>
@@ -40,17 +47,17 @@ public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName
     {
         var team = await ApiTeam.CreateAsync(api);
         var record = await team.InsertSandboxAsync(SandboxState.Destroyed, host: api.Silo.Host.SiloName);
-        return await WithAsync(api, team, record.Id);
+        return await WithAsync(api, team, record.Id, InitPid);
     }
 
-    private static async Task<TeamResources> WithAsync(ApiFixture api, ApiTeam team, string sandboxId)
+    private static async Task<TeamResources> WithAsync(ApiFixture api, ApiTeam team, string sandboxId, int pid)
     {
         var templateName = $"a-private-{Guid.NewGuid():N}"[..24];
         var template = await api.Silo.Host.Templates.AddAsync(team.Caller.TeamId, templateName, false, TemplateKind.Image, 1, 256,
             new TemplateSource(ImageDir: RepoPaths.ImageDir), CancellationToken.None);
         var (_, me) = await api.GraphQLAsync(team.Key, "{ me { name apiKeys { id hint } } }");
         var hint = me["data"]!["me"]!["apiKeys"]!.AsArray().Single(k => k!["id"]!.GetValue<string>() == team.Caller.KeyId)!["hint"]!.GetValue<string>();
-        return new TeamResources(api, team, me["data"]!["me"]!["name"]!.GetValue<string>(), sandboxId, template.Id, templateName, hint);
+        return new TeamResources(api, team, me["data"]!["me"]!["name"]!.GetValue<string>(), sandboxId, pid, template.Id, templateName, hint);
     }
 
     public string TeamId => Team.Caller.TeamId;
@@ -60,7 +67,8 @@ public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName
     /// <summary>The values that name the victim's things, by kind (ids and names alike: arguments typed ID or String take either).</summary>
     public IReadOnlyList<JsonNode> Identifiers(ResourceKind kind, string scalar) => (kind, scalar) switch
     {
-        (_, "Int" or "Float") => [], // no kind seeded so far is named by a number (a process's pid will be)
+        (ResourceKind.Process, "Int") => [JsonValue.Create(Pid)],
+        (_, "Int" or "Float") => [], // no other kind is named by a number
         (ResourceKind.Sandbox, _) => [JsonValue.Create(SandboxId)],
         (ResourceKind.Template, _) => [JsonValue.Create(TemplateName), JsonValue.Create(TemplateId)],
         (ResourceKind.Team, _) => [JsonValue.Create(TeamName), JsonValue.Create(TeamId)],
@@ -81,6 +89,7 @@ public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName
               me { id name quota { maxRunningSandboxes maxVcpus maxMemoryMib maxPausedSandboxes } usage { runningSandboxes pausedSandboxes }
                    apiKeys { id admin expiresAt revokedAt } }
               marker: readFile(sandboxId: $id, path: "{{MarkerPath}}") { content }
+              processes(sandboxId: $id) { pid tag command args pty exitCode }
             }
             """, new { id = SandboxId, t = TemplateName });
         return state.ToJsonString();
