@@ -26,7 +26,8 @@ public abstract record ArgumentRole
 /// Tells from its name (and its field's) what an argument refers to, by the API's naming: <c>sandboxId</c>,
 /// <c>templateId</c>, <c>template</c>, <c>team</c>, <c>keyId</c>, <c>pid</c>, <c>port</c>, <c>webhookId</c> say so
 /// themselves; a bare <c>id</c> or <c>name</c> refers to what its field is about (<c>destroySandbox(id)</c>,
-/// <c>deleteTemplate(name)</c>), except a <c>name</c> given to something being created; <c>after</c> and
+/// <c>deleteTemplate(name)</c>), except a <c>name</c> given to something being created or inside an input
+/// object (<c>startProcess(env: [{name}])</c> names a variable); <c>after</c> and
 /// <c>before</c> are cursors. Any other argument typed ID or named …Id is a reference the walk does not know,
 /// and fails it: a new field is covered, or the walk says why it cannot be.
 /// </summary>
@@ -40,7 +41,8 @@ public static class ArgumentRoles
         ("port", ResourceKind.Port), ("webhook", ResourceKind.Webhook),
     ];
 
-    public static ArgumentRole Of(string field, string argument, TypeRef type)
+    /// <param name="nested">The argument is a field of an input object, not one of the field's own.</param>
+    public static ArgumentRole Of(string field, string argument, TypeRef type, bool nested = false)
     {
         var isId = argument.EndsWith("Id", StringComparison.Ordinal) || argument.EndsWith("Ids", StringComparison.Ordinal);
         var stem = argument.EndsWith("Ids", StringComparison.Ordinal) ? argument[..^3] : argument.EndsWith("Id", StringComparison.Ordinal) ? argument[..^2] : argument;
@@ -58,7 +60,7 @@ public static class ArgumentRoles
                     ? new ArgumentRole.Target(about)
                     : new ArgumentRole.Unknown($"`{field}({argument})`: the field's name says nothing of what the id names");
             case "name":
-                return !field.StartsWith("create", StringComparison.Ordinal) && KindInName(field) is { } named ? new ArgumentRole.Target(named) : new ArgumentRole.Plain();
+                return !nested && !field.StartsWith("create", StringComparison.Ordinal) && KindInName(field) is { } named ? new ArgumentRole.Target(named) : new ArgumentRole.Plain();
             case "after" or "before":
                 return KindInName(field) is { } paged
                     ? new ArgumentRole.Cursor(paged)

@@ -204,7 +204,7 @@ public sealed class CrossTeamWalk(Uri api, string attackerKey, TeamResources vic
                     Walk(inner.Name, inner.Type, $"{path}.{inner.Name}", depth + 1);
                 return;
             }
-            switch (ArgumentRoles.Of(Field.Name, name, type))
+            switch (ArgumentRoles.Of(Field.Name, name, type, nested: depth > 0))
             {
                 case ArgumentRole.Target target:
                     Slots.Add((path, target.Kind, named.Name, true));
