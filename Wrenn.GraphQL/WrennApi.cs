@@ -3,12 +3,14 @@ using GraphQL.Execution;
 using GraphQL.Types;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Wrenn.GraphQL.Backend;
 using Wrenn.GraphQL.Execution;
+using Wrenn.GraphQL.RateLimiting;
 using Wrenn.GraphQL.Schema;
 using Wrenn.GraphQL.Transport;
 
@@ -19,7 +21,8 @@ public static class WrennApi
 {
     /// <summary>
     /// The schema (built once, when first resolved), GraphQL.NET's executer with Wrenn's limits and
-    /// errors, and the options (<c>Wrenn:GraphQL</c> of <paramref name="configuration"/>, validated at start).
+    /// errors, the rate limits per API key, and the options (<c>Wrenn:GraphQL</c> and <c>Wrenn:RateLimits</c>
+    /// of <paramref name="configuration"/>, validated at start).
     /// The app registers its <see cref="IWrennBackend"/>.
     /// </summary>
     public static IServiceCollection AddWrennApi(this IServiceCollection services, IConfiguration? configuration = null, Action<WrennApiOptions>? configure = null)
@@ -31,6 +34,20 @@ public static class WrennApi
             options.Configure(configure);
         options.ValidateOnStart();
         services.AddSingleton<IValidateOptions<WrennApiOptions>, WrennApiOptionsValidator>();
+        var rateLimits = services.AddOptions<RateLimitOptions>();
+        if (configuration is not null)
+            rateLimits.Bind(configuration.GetSection(RateLimitOptions.Section));
+        rateLimits.ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RateLimitOptions>, RateLimitOptionsValidator>();
+        services.AddSingleton<ApiRateLimits>();
+        // ASP.NET Core's rate limiter middleware, its global limiter the per-key request buckets the WebSocket shares.
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<ApiRateLimits, IOptions<RateLimitOptions>>((o, limits, settings) =>
+        {
+            o.GlobalLimiter = limits.Requests.WithTranslatedKey<HttpContext>(context => ApiCallers.Of(context) ?? ApiCallers.Anonymous, leaveOpen: true);
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.OnRejected = (rejected, _) => RateLimitResponses.OnRejectedAsync(rejected, settings.Value);
+        });
         services.AddSingleton<UnexpectedErrors>();
         services.AddSingleton<ApiExecutor>();
         services.AddGraphQL(graphQL => graphQL
@@ -57,9 +74,13 @@ public static class WrennApi
         var executor = services.GetRequiredService<ApiExecutor>();
         var options = services.GetRequiredService<IOptions<WrennApiOptions>>().Value;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Wrenn.GraphQL.WebSocket");
-        var http = new GraphQLHttpEndpoint(executor, backend);
+        var limits = services.GetRequiredService<ApiRateLimits>();
+        var http = new GraphQLHttpEndpoint(executor, backend, limits);
         var files = new FileEndpoints(backend);
         var sdl = SchemaSdl.Print(executor.Schema) + "\n";
+        // The key first (once per request), then its rate limit, then the endpoints.
+        app.Use((context, next) => ApiCallers.AuthenticateAsync(context, backend, () => next(context)));
+        app.UseRateLimiter();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
 
         app.Map("/graphql", async context =>
@@ -76,7 +97,7 @@ public static class WrennApi
                 await socket.CloseOutputAsync((System.Net.WebSockets.WebSocketCloseStatus)4406, "Subprotocol not acceptable", CancellationToken.None);
                 return;
             }
-            await new GraphQLWebSocketSession(socket, executor, backend, options.ConnectionInitTimeout, options.SubscriptionBuffer, logger, ApiAuthentication.OriginOf(context.Request)).RunAsync(context.RequestAborted);
+            await new GraphQLWebSocketSession(socket, executor, backend, limits, options.ConnectionInitTimeout, options.SubscriptionBuffer, logger, ApiAuthentication.OriginOf(context.Request)).RunAsync(context.RequestAborted);
         });
         app.MapPut("/files/{sandboxId}", (HttpContext context, string sandboxId) => files.UploadAsync(context, sandboxId));
         app.MapGet("/files/{sandboxId}", (HttpContext context, string sandboxId) => files.DownloadAsync(context, sandboxId));

@@ -8,7 +8,22 @@ public sealed record SandboxPage(IReadOnlyList<SandboxInfo> Sandboxes, bool HasN
 
 public sealed record TeamInfo(string Id, string Name, DateTimeOffset CreatedAt);
 
-public sealed record NewApiKeyInfo(string Id, string TeamId, bool Admin, string Key);
+public sealed record NewApiKeyInfo(string Id, string TeamId, bool Admin, string Key, DateTimeOffset? ExpiresAt = null);
+
+/// <summary>A key as a team's list shows it: its hint, never its secret.</summary>
+public sealed record ApiKeyListing(string Id, string TeamId, bool Admin, string Hint, DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>What a team may use at once; null is no limit.</summary>
+public sealed record TeamQuotaInfo(int? MaxRunningSandboxes, int? MaxVcpus, int? MaxMemoryMib, int? MaxPausedSandboxes);
+
+/// <summary>What a team's sandboxes hold now (starting and resuming ones count as running).</summary>
+public sealed record TeamUsageInfo(int RunningSandboxes, int Vcpus, int MemoryMib, int PausedSandboxes);
+
+/// <summary>One limit of setTeamQuota: omitted (left as it is) or given (null removes the limit).</summary>
+public readonly record struct QuotaLimitArgument(bool Given, int? Value);
+
+public sealed record TeamQuotaChange(QuotaLimitArgument MaxRunningSandboxes, QuotaLimitArgument MaxVcpus, QuotaLimitArgument MaxMemoryMib, QuotaLimitArgument MaxPausedSandboxes);
 
 public sealed record PortUrlInfo(string Url, DateTimeOffset ExpiresAt);
 
@@ -55,7 +70,8 @@ public interface IWrennBackend
     /// <summary>Admin keys only: FORBIDDEN otherwise.</summary>
     Task<TeamInfo> CreateTeamAsync(Caller caller, string name, CancellationToken cancellationToken);
 
-    Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken);
+    /// <summary>Admin keys only. BAD_USER_INPUT for an expiry that is not in the future.</summary>
+    Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, DateTimeOffset? expiresAt, CancellationToken cancellationToken);
 
     Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken);
 
@@ -65,4 +81,17 @@ public interface IWrennBackend
     /// unless the silo has a public URL configured.
     /// </summary>
     Task<PortUrlInfo> CreatePortUrlAsync(Caller caller, string sandboxId, int port, int ttlSeconds, Uri? origin, CancellationToken cancellationToken);
+
+    /// <summary>The caller's own team by name or id, or (admin keys) any team; null for any other.</summary>
+    Task<TeamInfo?> FindTeamAsync(Caller caller, string nameOrId, CancellationToken cancellationToken);
+
+    // A team's quota, use and keys: of the caller's own team, or (admin keys) of any; NOT_FOUND otherwise.
+    Task<TeamQuotaInfo> TeamQuotaAsync(Caller caller, string teamId, CancellationToken cancellationToken);
+
+    Task<TeamUsageInfo> TeamUsageAsync(Caller caller, string teamId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ApiKeyListing>> ApiKeysAsync(Caller caller, string teamId, CancellationToken cancellationToken);
+
+    /// <summary>Admin keys only: changes the limits given; BAD_USER_INPUT for a negative or absurd one.</summary>
+    Task<TeamInfo> SetTeamQuotaAsync(Caller caller, string team, TeamQuotaChange change, CancellationToken cancellationToken);
 }

@@ -26,6 +26,9 @@ public static partial class ApiErrors
 {
     public const string Internal = "INTERNAL";
 
+    /// <summary>Past a rate limit of the API key (<c>extensions.retryAfterSeconds</c> says when to try again; over HTTP the status is 429 with Retry-After).</summary>
+    public const string RateLimited = "RATE_LIMITED";
+
     public static ApiError Error(string code, string message) => new(code, message);
 
     public static ApiError Unauthenticated() =>

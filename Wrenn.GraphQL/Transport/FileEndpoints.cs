@@ -16,7 +16,7 @@ internal sealed class FileEndpoints(IWrennBackend backend)
 
     public async Task UploadAsync(HttpContext context, string sandboxId)
     {
-        if (await CallerAsync(context) is not { } caller || context.Request.Query["path"].ToString() is not { Length: > 0 } path)
+        if (ApiCallers.Of(context) is not { } caller || context.Request.Query["path"].ToString() is not { Length: > 0 } path)
         {
             await RefuseAsync(context);
             return;
@@ -51,7 +51,7 @@ internal sealed class FileEndpoints(IWrennBackend backend)
 
     public async Task DownloadAsync(HttpContext context, string sandboxId)
     {
-        if (await CallerAsync(context) is not { } caller || context.Request.Query["path"].ToString() is not { Length: > 0 } path)
+        if (ApiCallers.Of(context) is not { } caller || context.Request.Query["path"].ToString() is not { Length: > 0 } path)
         {
             await RefuseAsync(context);
             return;
@@ -77,9 +77,6 @@ internal sealed class FileEndpoints(IWrennBackend backend)
             await ErrorAsync(context, e);
         }
     }
-
-    private Task<Caller?> CallerAsync(HttpContext context) =>
-        ApiAuthentication.AuthenticateAsync(backend, context.Request.Headers.Authorization.ToString() is { Length: > 0 } a ? a : null, context.RequestAborted);
 
     private static async Task RefuseAsync(HttpContext context)
     {

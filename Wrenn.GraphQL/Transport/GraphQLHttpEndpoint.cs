@@ -4,6 +4,7 @@ using GraphQLParser.AST;
 using Microsoft.AspNetCore.Http;
 using Wrenn.GraphQL.Backend;
 using Wrenn.GraphQL.Execution;
+using Wrenn.GraphQL.RateLimiting;
 using Wrenn.GraphQL.Schema;
 
 namespace Wrenn.GraphQL.Transport;
@@ -11,9 +12,10 @@ namespace Wrenn.GraphQL.Transport;
 /// <summary>
 /// GraphQL over HTTP (the GraphQL-over-HTTP specification): POST with a JSON body, GET for queries
 /// (mutations over GET answer 405), responses as application/graphql-response+json (request errors
-/// with 4xx) or application/json (200 for any well-formed request), 401 without a valid API key.
+/// with 4xx) or application/json (200 for any well-formed request), 401 without a valid API key
+/// (authenticated by <see cref="ApiCallers"/>), 429 past the key's rate limits.
 /// </summary>
-internal sealed class GraphQLHttpEndpoint(ApiExecutor executor, IWrennBackend backend)
+internal sealed class GraphQLHttpEndpoint(ApiExecutor executor, IWrennBackend backend, ApiRateLimits limits)
 {
     private const string GraphQLResponse = "application/graphql-response+json";
     private const string Json = "application/json";
@@ -52,7 +54,7 @@ internal sealed class GraphQLHttpEndpoint(ApiExecutor executor, IWrennBackend ba
             return;
         }
 
-        var caller = await ApiAuthentication.AuthenticateAsync(backend, context.Request.Headers.Authorization.ToString() is { Length: > 0 } a ? a : null, context.RequestAborted);
+        var caller = ApiCallers.Of(context);
         if (caller is null)
         {
             var denied = ApiErrors.Unauthenticated();
@@ -63,6 +65,12 @@ internal sealed class GraphQLHttpEndpoint(ApiExecutor executor, IWrennBackend ba
         {
             await WriteAsync(context, mediaType == GraphQLResponse ? StatusCodes.Status400BadRequest : StatusCodes.Status200OK, mediaType,
                 Errors("Subscriptions run over WebSocket (graphql-transport-ws) on /graphql."));
+            return;
+        }
+
+        if (limits.AdmitCreates(caller, CreatingFields.Count(executor.Schema, prepared)) is { } limited)
+        {
+            await RateLimitResponses.WriteAsync(context, limited);
             return;
         }
 

@@ -9,6 +9,7 @@ using GraphQLParser.AST;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.GraphQL.Backend;
 using Wrenn.GraphQL.Execution;
+using Wrenn.GraphQL.RateLimiting;
 using Wrenn.GraphQL.Schema;
 
 namespace Wrenn.GraphQL.Transport;
@@ -16,9 +17,11 @@ namespace Wrenn.GraphQL.Transport;
 /// <summary>
 /// One WebSocket connection speaking graphql-transport-ws: connection_init (with the API key in
 /// its payload) within the init timeout, then subscribe/next/error/complete per operation id, with
-/// ping/pong; protocol violations close the socket with the protocol's codes.
+/// ping/pong; protocol violations close the socket with the protocol's codes. An operation past the
+/// key's rate limits ends at once with an error RATE_LIMITED.
 /// </summary>
-internal sealed partial class GraphQLWebSocketSession(WebSocket socket, ApiExecutor executor, IWrennBackend backend, TimeSpan initTimeout, int subscriptionBuffer, ILogger logger, Uri? origin = null)
+internal sealed partial class GraphQLWebSocketSession(WebSocket socket, ApiExecutor executor, IWrennBackend backend, ApiRateLimits limits,
+    TimeSpan initTimeout, int subscriptionBuffer, ILogger logger, Uri? origin = null)
 {
     public const string Protocol = "graphql-transport-ws";
     private readonly SemaphoreSlim _send = new(1, 1);
@@ -159,6 +162,18 @@ internal sealed partial class GraphQLWebSocketSession(WebSocket socket, ApiExecu
                         await CloseAsync(4400, problem!);
                         return;
                     }
+                    if (_operations.ContainsKey(id))
+                    {
+                        await CloseAsync(4409, $"Subscriber for {id} already exists");
+                        return;
+                    }
+                    // Each operation is a request of the key's, and its creates count, as over HTTP.
+                    var prepared = executor.Prepare(request);
+                    if ((limits.AdmitRequest(_caller) ?? limits.AdmitCreates(_caller, CreatingFields.Count(executor.Schema, prepared))) is { } limited)
+                    {
+                        await SendAsync(new JsonObject { ["type"] = "error", ["id"] = id, ["payload"] = new JsonArray(RateLimitResponses.Error(limited)) }, cancellationToken);
+                        return;
+                    }
                     var operation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                     if (!_operations.TryAdd(id, operation))
                     {
@@ -166,7 +181,7 @@ internal sealed partial class GraphQLWebSocketSession(WebSocket socket, ApiExecu
                         await CloseAsync(4409, $"Subscriber for {id} already exists");
                         return;
                     }
-                    _ = RunOperationAsync(id, executor.Prepare(request), operation);
+                    _ = RunOperationAsync(id, prepared, operation);
                 }
                 break;
             case "complete":

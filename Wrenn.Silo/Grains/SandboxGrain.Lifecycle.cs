@@ -4,6 +4,7 @@ using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Cluster.Placement;
 using Wrenn.Silo.Data;
+using Wrenn.Silo.Quotas;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Grains;
@@ -92,6 +93,8 @@ public sealed partial class SandboxGrain
             return record.ToInfo();
         if (record.State != SandboxState.Running || record.Vm is not { } vm)
             throw NotRunning(record);
+        // Room among the team's paused sandboxes first: a refused pause leaves it running, untouched.
+        await HoldAsync(record, HoldKind.Paused, enforce: !caller.IsSystem);
         await DetachAsync();
         PausedSandboxVm paused;
         try
@@ -102,6 +105,7 @@ public sealed partial class SandboxGrain
         {
             // The pause undid itself before its snapshot was complete: the VM runs on.
             AttachTo(vm);
+            await SettleHoldAsync(record, HoldKind.Running);
             throw new GrainException(ErrorCodes.Internal, $"Sandbox {Id} could not be paused and keeps running: {Describe(e)}");
         }
         catch (Exception e)
@@ -125,7 +129,17 @@ public sealed partial class SandboxGrain
             throw NotRunning(record);
         var template = await templates.GetAsync(record.TemplateId, CancellationToken.None)
             ?? throw new GrainException(ErrorCodes.FailedPrecondition, $"Sandbox {Id}'s template {record.TemplateId} is gone; it cannot be resumed.");
-        await GrainFactory.GetGrain<IHostSlotGrain>(record.Host).ReserveAsync(Caller.System, Id, record.Vcpus, record.MemoryMib, SandboxService.DiskPerSandboxMib);
+        // The team's quota first (RESOURCE_EXHAUSTED naming the limit; it stays paused), then the host.
+        await HoldAsync(record, HoldKind.Running, enforce: !caller.IsSystem);
+        try
+        {
+            await GrainFactory.GetGrain<IHostSlotGrain>(record.Host).ReserveAsync(Caller.System, Id, record.Vcpus, record.MemoryMib, SandboxService.DiskPerSandboxMib);
+        }
+        catch
+        {
+            await SettleHoldAsync(record, HoldKind.Paused);
+            throw;
+        }
         SandboxVm vm;
         try
         {
@@ -143,6 +157,7 @@ public sealed partial class SandboxGrain
                 }, CancellationToken.None);
             }
             await ReleaseReservationAsync(record);
+            await SettleHoldAsync(record, HoldKind.Paused);
             throw e is LegacyAgentException legacy
                 ? new GrainException(ErrorCodes.FailedPrecondition, $"{legacy.Message} It stays paused.")
                 : new GrainException(ErrorCodes.Internal, $"Sandbox {Id} could not be resumed and stays paused: {Describe(e)}");
@@ -229,6 +244,7 @@ public sealed partial class SandboxGrain
         }, CancellationToken.None);
         await KeepRetentionAsync();
         await ReleaseReservationAsync(record);
+        await SettleHoldAsync(record, HoldKind.Paused);
     }
 
     public async Task DestroyAsync(Caller caller)
@@ -276,6 +292,7 @@ public sealed partial class SandboxGrain
         await ReleaseReservationAsync(record);
         await ForgetTimersAsync();
         _record = await store.UpdateAsync(record with { State = state, Error = error ?? record.Error, Vm = null, Paused = null, PausedAt = null }, CancellationToken.None);
+        await ReleaseHoldAsync(); // after the record says it ended
         this.DeactivateOnIdle();
     }
 

@@ -11,6 +11,7 @@ using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Cluster.Placement;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Grains.Turns;
+using Wrenn.Silo.Quotas;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Grains;
@@ -21,7 +22,7 @@ namespace Wrenn.Silo.Grains;
 /// activation re-adopts the VM or, if it is gone, marks the sandbox lost and frees what it held.
 /// The lifecycle reads in SandboxGrain.Lifecycle.cs, commands in SandboxGrain.Commands.cs, processes
 /// that outlive a call in SandboxGrain.Processes.cs, files and watches in SandboxGrain.Files.cs,
-/// timeouts and retention in SandboxGrain.Deadlines.cs.
+/// timeouts and retention in SandboxGrain.Deadlines.cs, its team quota hold in SandboxGrain.Quotas.cs.
 /// </summary>
 [GrainType(GrainTypes.Sandbox)]
 [HostAffinePlacement]
@@ -36,6 +37,7 @@ public sealed partial class SandboxGrain(
     WarmBase warmBase,
     ILocalSiloDetails silo,
     IOptions<SandboxOptions> options,
+    TeamQuotas quotas,
     ILogger<SandboxGrain> logger) : Grain, ISandboxGrain, IRemindable
 {
     private readonly TurnGate _turns = new();

@@ -6,12 +6,14 @@ using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Cluster.Events;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Ports;
+using Wrenn.Silo.Quotas;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Hosting;
 
 /// <summary>The silo's side of the API: what the GraphQL layer needs beyond the grain interfaces.</summary>
-internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, SandboxService sandboxes, IGrainFactory grains, ClusterHosts hosts, ISandboxChangeFeed changes, AuditLog audit, PortUrls portUrls) : IWrennBackend
+internal sealed class SiloApiBackend(Teams teams, TeamQuotas quotas, TemplateCatalog templates, SandboxService sandboxes, IGrainFactory grains, ClusterHosts hosts,
+    ISandboxChangeFeed changes, AuditLog audit, PortUrls portUrls) : IWrennBackend
 {
     public Task<Caller?> AuthenticateAsync(string apiKey, CancellationToken cancellationToken) => teams.AuthenticateAsync(apiKey, cancellationToken);
 
@@ -107,13 +109,21 @@ internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, San
         }
     }
 
-    public async Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken)
+    public async Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
     {
         RequireAdmin(caller);
         var found = await teams.FindTeamAsync(team, cancellationToken) ?? throw new GrainException(ErrorCodes.NotFound, $"No team '{team}'.");
-        var key = await teams.CreateKeyAsync(found.Id, admin ? Role.Admin : Role.Member, cancellationToken);
-        await audit.RecordAsync(caller, "key.create", key.Info.Id, new { team = found.Name, admin }, cancellationToken);
-        return new NewApiKeyInfo(key.Info.Id, found.Id, admin, key.Secret);
+        NewApiKey key;
+        try
+        {
+            key = await teams.CreateKeyAsync(found.Id, admin ? Role.Admin : Role.Member, expiresAt, cancellationToken);
+        }
+        catch (ArgumentException e)
+        {
+            throw new GrainException(ErrorCodes.InvalidArgument, e.Message);
+        }
+        await audit.RecordAsync(caller, "key.create", key.Info.Id, new { team = found.Name, admin, expiresAt }, cancellationToken);
+        return new NewApiKeyInfo(key.Info.Id, found.Id, admin, key.Secret, key.Info.ExpiresAt);
     }
 
     public async Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken)
@@ -131,9 +141,56 @@ internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, San
         return new PortUrlInfo(made.Url.ToString(), made.ExpiresAt);
     }
 
+    public async Task<TeamInfo?> FindTeamAsync(Caller caller, string nameOrId, CancellationToken cancellationToken) =>
+        await teams.FindTeamAsync(nameOrId, cancellationToken) is { } team && (team.Id == caller.TeamId || caller.Role == Role.Admin)
+            ? new TeamInfo(team.Id, team.Name, team.CreatedAt)
+            : null;
+
+    public async Task<TeamQuotaInfo> TeamQuotaAsync(Caller caller, string teamId, CancellationToken cancellationToken)
+    {
+        RequireOwnTeamOrAdmin(caller, teamId);
+        var quota = await quotas.GetAsync(teamId, cancellationToken) ?? throw NoTeam(teamId);
+        return new TeamQuotaInfo(quota.MaxRunningSandboxes, quota.MaxVcpus, quota.MaxMemoryMib, quota.MaxPausedSandboxes);
+    }
+
+    public async Task<TeamUsageInfo> TeamUsageAsync(Caller caller, string teamId, CancellationToken cancellationToken)
+    {
+        RequireOwnTeamOrAdmin(caller, teamId);
+        var usage = await quotas.UsageAsync(teamId, cancellationToken);
+        return new TeamUsageInfo(usage.RunningSandboxes, usage.Vcpus, usage.MemoryMib, usage.PausedSandboxes);
+    }
+
+    public async Task<IReadOnlyList<ApiKeyListing>> ApiKeysAsync(Caller caller, string teamId, CancellationToken cancellationToken)
+    {
+        RequireOwnTeamOrAdmin(caller, teamId);
+        return (await teams.KeysAsync(teamId, cancellationToken))
+            .Select(k => new ApiKeyListing(k.Id, k.TeamId, k.Role == Role.Admin, k.Hint, k.CreatedAt, k.ExpiresAt, k.LastUsedAt, k.RevokedAt))
+            .ToList();
+    }
+
+    public async Task<TeamInfo> SetTeamQuotaAsync(Caller caller, string team, TeamQuotaChange change, CancellationToken cancellationToken)
+    {
+        RequireAdmin(caller);
+        var found = await teams.FindTeamAsync(team, cancellationToken) ?? throw new GrainException(ErrorCodes.NotFound, $"No team '{team}'.");
+        static LimitChange Limit(QuotaLimitArgument argument) => argument.Given ? LimitChange.To(argument.Value) : LimitChange.Unchanged;
+        var quota = await quotas.SetAsync(found.Id, new QuotaChange(Limit(change.MaxRunningSandboxes), Limit(change.MaxVcpus), Limit(change.MaxMemoryMib),
+            Limit(change.MaxPausedSandboxes)), cancellationToken);
+        await audit.RecordAsync(caller, "team.quota", found.Id, quota, cancellationToken);
+        return new TeamInfo(found.Id, found.Name, found.CreatedAt);
+    }
+
     private static void RequireAdmin(Caller caller)
     {
         if (caller.Role != Role.Admin)
-            throw new GrainException(ErrorCodes.PermissionDenied, "Only admin keys manage teams and keys.");
+            throw new GrainException(ErrorCodes.PermissionDenied, "Only admin keys manage teams, keys and quotas.");
     }
+
+    /// <summary>Another team's quota, use or keys do not exist for a member key.</summary>
+    private static void RequireOwnTeamOrAdmin(Caller caller, string teamId)
+    {
+        if (caller.TeamId != teamId && caller.Role != Role.Admin)
+            throw NoTeam(teamId);
+    }
+
+    private static GrainException NoTeam(string teamId) => new(ErrorCodes.NotFound, $"No team {teamId} of yours.");
 }

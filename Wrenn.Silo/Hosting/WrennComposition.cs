@@ -21,6 +21,7 @@ using Wrenn.Silo.Hosting.Startup;
 using Wrenn.Silo.Persistence.LocalPostgres;
 using Wrenn.Silo.Plugins;
 using Wrenn.Silo.Ports;
+using Wrenn.Silo.Quotas;
 using Wrenn.Silo.Reconciliation;
 using Wrenn.Silo.Sandboxes;
 
@@ -63,6 +64,7 @@ public static class WrennComposition
         services.AddWrennClusterServices(database);
         services.AddSingleton<TemplateCatalog>();
         services.AddSingleton<Teams>();
+        services.AddSingleton<TeamQuotas>();
         services.AddSingleton(new HostFacts(options.DataDir));
         services.AddSingleton(plugins);
         services.AddSingleton<SandboxService>();
@@ -71,6 +73,7 @@ public static class WrennComposition
         services.AddSingleton(new ExitPolicy(options.OnExit));
         AddValidatedOptions<CapacityOptions, CapacityOptionsValidator>(services, configuration, CapacityOptions.Section);
         AddValidatedOptions<SandboxOptions, SandboxOptionsValidator>(services, configuration, SandboxOptions.Section);
+        AddValidatedOptions<QuotaOptions, QuotaOptionsValidator>(services, configuration, QuotaOptions.Section);
         services.AddOptions<ReconcilerOptions>().Bind(configuration.GetSection(ReconcilerOptions.Section))
             .Validate(o => o.Every >= TimeSpan.FromSeconds(1), $"{ReconcilerOptions.Section}:Every must be at least 1 second.").ValidateOnStart();
 

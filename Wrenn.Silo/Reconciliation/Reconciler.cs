@@ -5,6 +5,7 @@ using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Data;
+using Wrenn.Silo.Quotas;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Reconciliation;
@@ -15,10 +16,10 @@ public sealed record ReconcileReport(int Adopted, int Lost, IReadOnlyList<string
 /// <summary>
 /// Makes the host and the database agree, on start and then periodically: every sandbox the
 /// database places on this host is activated (its grain re-adopts the VM, or marks the sandbox
-/// lost and frees what it held), and host objects with this silo's owner prefix that no record
-/// claims are removed.
+/// lost and frees what it held), host objects with this silo's owner prefix that no record
+/// claims are removed, and the teams' quota holds are settled against the records.
 /// </summary>
-public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templates, SandboxVms vms, WarmBase warmBase, IGrainFactory grains, ClusterHosts hosts, PluginHost plugins, ILogger<Reconciler> logger)
+public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templates, SandboxVms vms, WarmBase warmBase, IGrainFactory grains, ClusterHosts hosts, PluginHost plugins, TeamQuotas quotas, ILogger<Reconciler> logger)
 {
     /// <summary>A template folder younger than this may belong to a template being made right now.</summary>
     private static readonly TimeSpan TemplateGrace = TimeSpan.FromMinutes(10);
@@ -57,6 +58,8 @@ public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templ
         var removed = (await vms.RemoveOrphansAsync(running.Contains, withFiles.Contains, cancellationToken)).ToList();
         removed.AddRange(await RemoveUnusedTemplateFilesAsync(atStart ? TimeSpan.Zero : TemplateGrace, cancellationToken));
         removed.AddRange(await RemoveUnusedWarmBasesAsync(live, cancellationToken));
+        // Last: the grains activated above have ended what they found gone (and released its holds).
+        await quotas.SettleAsync(cancellationToken);
         LogReconciled(adopted, lost, removed.Count);
         return new ReconcileReport(adopted, lost, removed);
     }

@@ -4,6 +4,7 @@ using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Cluster.Placement;
 using Wrenn.Silo.Data;
+using Wrenn.Silo.Quotas;
 
 namespace Wrenn.Silo.Sandboxes;
 
@@ -11,11 +12,11 @@ namespace Wrenn.Silo.Sandboxes;
 public sealed record NewSandbox(string Template, int Vcpus = 0, int MemoryMib = 0, int TimeoutSeconds = 300, IReadOnlyDictionary<string, string>? Metadata = null);
 
 /// <summary>
-/// The entry point for sandbox operations that span grains: creating (template by name, a host
-/// with room — this one first, then the others), finding and listing. Everything else is a call on
-/// the sandbox's grain.
+/// The entry point for sandbox operations that span grains: creating (template by name, room in the
+/// team's quota, a host with room — this one first, then the others), finding and listing.
+/// Everything else is a call on the sandbox's grain.
 /// </summary>
-public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templates, SandboxStore store, ClusterHosts hosts)
+public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templates, SandboxStore store, ClusterHosts hosts, TeamQuotas quotas)
 {
     public const long DiskPerSandboxMib = 2048;
 
@@ -36,23 +37,42 @@ public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templat
         // A snapshot template's files live on one host: its sandboxes start there, at its size.
         if (template.Kind == TemplateKind.Snapshot)
             (vcpus, memory) = (template.Vcpus, template.MemoryMib);
-        var host = await ReserveAsync(id, vcpus, memory, template.Kind == TemplateKind.Snapshot ? template.Source.Host : null, cancellationToken);
+        // The team's quota first (RESOURCE_EXHAUSTED naming the limit): a refused create touches no host.
+        await quotas.HoldAsync(new SandboxHold(caller.TeamId, id, HoldKind.Running, vcpus, memory), enforce: true, cancellationToken);
         try
         {
-            using (GrainHosts.OnHost(host))
-                return await grains.GetGrain<ISandboxGrain>(id)
-                    .CreateAsync(caller, new CreateSandbox(template.Id, vcpus, memory, request.TimeoutSeconds, request.Metadata), cancellationToken);
-        }
-        catch (GrainException e) when (e.Code is ErrorCodes.Unavailable)
-        {
-            // The create never ran on the host: give its room back (if the host can be reached at all).
+            var host = await ReserveAsync(id, vcpus, memory, template.Kind == TemplateKind.Snapshot ? template.Source.Host : null, cancellationToken);
             try
             {
-                await grains.GetGrain<IHostSlotGrain>(host).ReleaseAsync(Caller.System, id);
+                using (GrainHosts.OnHost(host))
+                    return await grains.GetGrain<ISandboxGrain>(id)
+                        .CreateAsync(caller, new CreateSandbox(template.Id, vcpus, memory, request.TimeoutSeconds, request.Metadata), cancellationToken);
             }
-            catch (GrainException)
+            catch (GrainException e) when (e.Code is ErrorCodes.Unavailable)
             {
-                // Unreachable too: the host rebuilds nothing for a sandbox without a record, so its reservation goes when it does.
+                // The create never ran on the host: give its room back (if the host can be reached at all).
+                try
+                {
+                    await grains.GetGrain<IHostSlotGrain>(host).ReleaseAsync(Caller.System, id);
+                }
+                catch (GrainException)
+                {
+                    // Unreachable too: the host rebuilds nothing for a sandbox without a record, so its reservation goes when it does.
+                }
+                throw;
+            }
+        }
+        catch
+        {
+            // The sandbox failed or never started, so it counts no more. (A create that went on after its
+            // call gave up is counted again by the reconciler, which settles holds against the records.)
+            try
+            {
+                await quotas.ReleaseAsync(id, CancellationToken.None);
+            }
+            catch (Exception)
+            {
+                // The reconciler releases a hold whose sandbox never came to be or ended.
             }
             throw;
         }

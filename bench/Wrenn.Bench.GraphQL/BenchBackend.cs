@@ -27,8 +27,13 @@ public sealed class BenchBackend : IWrennBackend
     public Task<IReadOnlyDictionary<string, HostInfo>> HostsByNameAsync(Caller caller, IReadOnlyCollection<string> names, CancellationToken cancellationToken) => throw NotBenched();
     public IAsyncEnumerable<SandboxChange> SandboxChangesAsync(Caller caller, string? sandboxId, CancellationToken cancellationToken) => throw NotBenched();
     public Task<TeamInfo> CreateTeamAsync(Caller caller, string name, CancellationToken cancellationToken) => throw NotBenched();
-    public Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, DateTimeOffset? expiresAt, CancellationToken cancellationToken) => throw NotBenched();
     public Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken) => throw NotBenched();
 
     public Task<PortUrlInfo> CreatePortUrlAsync(Caller caller, string sandboxId, int port, int ttlSeconds, Uri? origin, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<TeamInfo?> FindTeamAsync(Caller caller, string nameOrId, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<TeamQuotaInfo> TeamQuotaAsync(Caller caller, string teamId, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<TeamUsageInfo> TeamUsageAsync(Caller caller, string teamId, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<IReadOnlyList<ApiKeyListing>> ApiKeysAsync(Caller caller, string teamId, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<TeamInfo> SetTeamQuotaAsync(Caller caller, string team, TeamQuotaChange change, CancellationToken cancellationToken) => throw NotBenched();
 }

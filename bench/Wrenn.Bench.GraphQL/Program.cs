@@ -17,6 +17,7 @@ using Wrenn.Bench.GraphQL;
 using Wrenn.GraphQL;
 using Wrenn.GraphQL.Backend;
 using Wrenn.GraphQL.Execution;
+using Wrenn.GraphQL.RateLimiting;
 
 // In one run: parse + validate + execute per second for a small and a large query, GraphQL.NET (as Wrenn's
 // API runs it: its limits, then the executer, then JSON) next to graphql-js; and a small query over HTTP
@@ -70,6 +71,8 @@ await using var api = await StartAsync(builder =>
 {
     builder.Services.AddSingleton<IWrennBackend, BenchBackend>();
     builder.Services.AddWrennApi();
+    // The bench's one key asks thousands of times a second: its rate limiter stays in the path, at a limit it never reaches.
+    builder.Services.Configure<RateLimitOptions>(o => o.RequestsPerSecond = 1_000_000_000);
 }, app => app.MapWrennApi());
 var expected = await PostAsync(api, httpQuery);
 await using var bare = await StartAsync(_ => { }, app => app.MapPost("/graphql", async (HttpContext context) =>
@@ -92,7 +95,7 @@ foreach (var name in queries.Keys)
     md.Append($"| {name} | {ours[name]:N0} | {js[name]:N0} |\n");
 md.Append($"\n`{httpQuery}` over HTTP/1.1 on loopback (the backend answers from memory):\n\n")
     .Append("| endpoint | requests/s | p50 | p99 |\n|---|---:|---:|---:|\n")
-    .Append($"| Wrenn's API (/graphql: auth, limits, GraphQL.NET, JSON) | {viaApi.Rate:N0} | {viaApi.P50:0.000} ms | {viaApi.P99:0.000} ms |\n")
+    .Append($"| Wrenn's API (/graphql: auth, rate limit, limits, GraphQL.NET, JSON) | {viaApi.Rate:N0} | {viaApi.P50:0.000} ms | {viaApi.P99:0.000} ms |\n")
     .Append($"| bare Kestrel endpoint, same JSON | {viaBare.Rate:N0} | {viaBare.P50:0.000} ms | {viaBare.P99:0.000} ms |\n");
 var path = Path.Combine(root, "bench/results/graphql.md");
 const string kept = "## Before: Wrenn.GraphQL.Engine";

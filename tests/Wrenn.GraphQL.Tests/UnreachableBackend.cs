@@ -24,9 +24,14 @@ public class UnreachableBackend : IWrennBackend
     public virtual IAsyncEnumerable<SandboxChange> SandboxChangesAsync(Caller caller, string? sandboxId, CancellationToken cancellationToken) => throw Reached(nameof(SandboxChangesAsync));
     public virtual Task<TeamInfo> TeamAsync(Caller caller, CancellationToken cancellationToken) => throw Reached(nameof(TeamAsync));
     public virtual Task<TeamInfo> CreateTeamAsync(Caller caller, string name, CancellationToken cancellationToken) => throw Reached(nameof(CreateTeamAsync));
-    public virtual Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken) => throw Reached(nameof(CreateApiKeyAsync));
+    public virtual Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, DateTimeOffset? expiresAt, CancellationToken cancellationToken) => throw Reached(nameof(CreateApiKeyAsync));
     public virtual Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken) => throw Reached(nameof(RevokeApiKeyAsync));
 
     public virtual Task<PortUrlInfo> CreatePortUrlAsync(Caller caller, string sandboxId, int port, int ttlSeconds, Uri? origin, CancellationToken cancellationToken) =>
         throw Reached(nameof(CreatePortUrlAsync));
+    public virtual Task<TeamInfo?> FindTeamAsync(Caller caller, string nameOrId, CancellationToken cancellationToken) => throw Reached(nameof(FindTeamAsync));
+    public virtual Task<TeamQuotaInfo> TeamQuotaAsync(Caller caller, string teamId, CancellationToken cancellationToken) => throw Reached(nameof(TeamQuotaAsync));
+    public virtual Task<TeamUsageInfo> TeamUsageAsync(Caller caller, string teamId, CancellationToken cancellationToken) => throw Reached(nameof(TeamUsageAsync));
+    public virtual Task<IReadOnlyList<ApiKeyListing>> ApiKeysAsync(Caller caller, string teamId, CancellationToken cancellationToken) => throw Reached(nameof(ApiKeysAsync));
+    public virtual Task<TeamInfo> SetTeamQuotaAsync(Caller caller, string team, TeamQuotaChange change, CancellationToken cancellationToken) => throw Reached(nameof(SetTeamQuotaAsync));
 }

@@ -3,6 +3,7 @@ using GraphQL;
 using GraphQL.Types;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.GraphQL.Backend;
+using Wrenn.GraphQL.RateLimiting;
 using Wrenn.GraphQL.Schema.Types;
 
 namespace Wrenn.GraphQL.Schema.Roots;
@@ -23,7 +24,8 @@ public sealed class MutationType : ObjectGraphType
                     metadata[pair.Key] = pair.Value;
                 return await api.Backend.CreateSandboxAsync(api.Caller, new NewSandboxRequest(input.Template, input.Vcpus ?? 0, input.MemoryMib ?? 0,
                     input.TimeoutSeconds ?? CreateSandboxInputType.DefaultTimeoutSeconds, metadata), c.CancellationToken);
-            });
+            })
+            .CreatesSandbox();
         Field<NonNullGraphType<BooleanGraphType>, bool>("destroySandbox").Description("Destroys a sandbox; returns once its VM, network and disk are gone. Running commands are cancelled.")
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .ResolveAsync(async c =>
@@ -102,9 +104,25 @@ public sealed class MutationType : ObjectGraphType
         Field<NonNullGraphType<NewApiKeyType>, NewApiKeyInfo>("createApiKey").Description("Admin keys only. The key is returned this once.")
             .Argument<NonNullGraphType<StringGraphType>>("team", "Team name or id.")
             .Argument<BooleanGraphType>("admin", a => a.DefaultValue = false)
-            .ResolveAsync(async c => await c.Api().Backend.CreateApiKeyAsync(c.Api().Caller, c.GetArgument<string>("team"), c.GetArgument("admin", false), c.CancellationToken));
+            .Argument<DateTimeType>("expiresAt", "When the key stops working (default: never); must be in the future.")
+            .ResolveAsync(async c => await c.Api().Backend.CreateApiKeyAsync(c.Api().Caller, c.GetArgument<string>("team"), c.GetArgument("admin", false),
+                c.GetArgument<DateTimeOffset?>("expiresAt"), c.CancellationToken));
         Field<NonNullGraphType<BooleanGraphType>, bool>("revokeApiKey").Description("Admin keys only.")
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .ResolveAsync(async c => await c.Api().Backend.RevokeApiKeyAsync(c.Api().Caller, c.GetArgument<string>("id"), c.CancellationToken));
+        Field<NonNullGraphType<TeamType>, TeamInfo>("setTeamQuota")
+            .Description("Admin keys only. Changes the limits given; an omitted one stays as it is, null removes it.")
+            .Argument<NonNullGraphType<StringGraphType>>("team", "Team name or id.")
+            .Argument<IntGraphType>("maxRunningSandboxes")
+            .Argument<IntGraphType>("maxVcpus")
+            .Argument<IntGraphType>("maxMemoryMib")
+            .Argument<IntGraphType>("maxPausedSandboxes")
+            .ResolveAsync(async c =>
+            {
+                // HasArgument tells an omitted argument (or an unset variable) from an explicit null.
+                QuotaLimitArgument Limit(string name) => c.HasArgument(name) ? new(true, c.GetArgument<int?>(name)) : default;
+                var change = new TeamQuotaChange(Limit("maxRunningSandboxes"), Limit("maxVcpus"), Limit("maxMemoryMib"), Limit("maxPausedSandboxes"));
+                return await c.Api().Backend.SetTeamQuotaAsync(c.Api().Caller, c.GetArgument<string>("team"), change, c.CancellationToken);
+            });
     }
 }

@@ -64,6 +64,9 @@ public sealed class QueryType : ObjectGraphType
         ProcessRoots.AddQueries(this);
         Field<NonNullGraphType<TeamType>, TeamInfo>("me").Description("Your team.")
             .ResolveAsync(async c => await c.Api().Backend.TeamAsync(c.Api().Caller, c.CancellationToken));
+        Field<TeamType, TeamInfo?>("team").Description("Your team by name or id, or (admin keys) any team; null otherwise.")
+            .Argument<NonNullGraphType<StringGraphType>>("name")
+            .ResolveAsync(async c => await c.Api().Backend.FindTeamAsync(c.Api().Caller, c.GetArgument<string>("name"), c.CancellationToken));
     }
 
     private static async Task<FileContent?> ReadFileAsync(IResolveFieldContext<object?> c)

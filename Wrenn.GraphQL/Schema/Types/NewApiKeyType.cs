@@ -13,5 +13,6 @@ public sealed class NewApiKeyType : ObjectGraphType<NewApiKeyInfo>
         Field<NonNullGraphType<IdGraphType>, string>("teamId").Resolve(c => c.Source.TeamId);
         Field<NonNullGraphType<BooleanGraphType>, bool>("admin").Resolve(c => c.Source.Admin);
         Field<NonNullGraphType<StringGraphType>, string>("key").Resolve(c => c.Source.Key);
+        Field<DateTimeType, DateTimeOffset?>("expiresAt").Resolve(c => c.Source.ExpiresAt);
     }
 }

@@ -150,6 +150,8 @@ public sealed class DocumentGenerator(ISchema schema, int seed)
             "Float" => (_random.NextDouble() * 100).ToString("0.##", CultureInfo.InvariantCulture),
             "Boolean" => Break(8) ? "1" : _random.Next(2) == 0 ? "true" : "false",
             "ID" => Break(10) ? "true" : _random.Next(3) == 0 ? _random.Next(100).ToString(CultureInfo.InvariantCulture) : $"\"sb-{_random.Next(100)}\"",
+            // graphql-js, given only the SDL, cannot tell a valid custom scalar from another string: only valid ones are sent.
+            "DateTime" => $"\"{DateTimeText()}\"",
             _ => Break(10) ? "12" : $"\"s{_random.Next(100)}\"",
         };
     }
@@ -180,9 +182,12 @@ public sealed class DocumentGenerator(ISchema schema, int seed)
             "Float" => Math.Round(_random.NextDouble() * 100, 2),
             "Boolean" => Break(8) ? 1 : _random.Next(2) == 0,
             "ID" => _random.Next(3) == 0 ? _random.Next(100) : $"sb-{_random.Next(100)}",
+            "DateTime" => DateTimeText(),
             _ => Break(10) ? 12 : $"s{_random.Next(100)}",
         };
     }
+
+    private string DateTimeText() => new DateTime(2027, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddMinutes(_random.Next(1_000_000)).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     private static IGraphType Unwrap(IGraphType type) => type switch
     {

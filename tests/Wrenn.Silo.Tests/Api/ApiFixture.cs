@@ -33,7 +33,14 @@ public sealed class ApiFixture : IAsyncLifetime
     {
         Logging = logging => logging.AddProvider(Errors),
         Services = services => services.AddSingleton<IWrennBackend>(sp => Backend = new CountingBackend(sp.GetRequiredService<SiloApiBackend>())),
-        Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Proxy:Domain"] = ProxyDomain }).Build(),
+        // These tests drive the API as fast as they can (the fuzz sends 10,000 documents with one member key);
+        // the rate limits have their own tests and silo (RateLimitTests).
+        Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Wrenn:Proxy:Domain"] = ProxyDomain,
+            ["Wrenn:RateLimits:RequestsPerSecond"] = "100000",
+            ["Wrenn:RateLimits:CreatesPerSecond"] = "1000",
+        }).Build(),
     };
 
     public SiloFixture Silo { get; }

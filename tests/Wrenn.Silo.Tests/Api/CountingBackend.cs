@@ -97,10 +97,10 @@ public sealed class CountingBackend(IWrennBackend inner) : IWrennBackend
         return inner.CreateTeamAsync(caller, name, cancellationToken);
     }
 
-    public Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken)
+    public Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, DateTimeOffset? expiresAt, CancellationToken cancellationToken)
     {
         Count();
-        return inner.CreateApiKeyAsync(caller, team, admin, cancellationToken);
+        return inner.CreateApiKeyAsync(caller, team, admin, expiresAt, cancellationToken);
     }
 
     public Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken)
@@ -113,5 +113,35 @@ public sealed class CountingBackend(IWrennBackend inner) : IWrennBackend
     {
         Count();
         return inner.CreatePortUrlAsync(caller, sandboxId, port, ttlSeconds, origin, cancellationToken);
+    }
+
+    public Task<TeamInfo?> FindTeamAsync(Caller caller, string nameOrId, CancellationToken cancellationToken)
+    {
+        Count();
+        return inner.FindTeamAsync(caller, nameOrId, cancellationToken);
+    }
+
+    public Task<TeamQuotaInfo> TeamQuotaAsync(Caller caller, string teamId, CancellationToken cancellationToken)
+    {
+        Count();
+        return inner.TeamQuotaAsync(caller, teamId, cancellationToken);
+    }
+
+    public Task<TeamUsageInfo> TeamUsageAsync(Caller caller, string teamId, CancellationToken cancellationToken)
+    {
+        Count();
+        return inner.TeamUsageAsync(caller, teamId, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ApiKeyListing>> ApiKeysAsync(Caller caller, string teamId, CancellationToken cancellationToken)
+    {
+        Count();
+        return inner.ApiKeysAsync(caller, teamId, cancellationToken);
+    }
+
+    public Task<TeamInfo> SetTeamQuotaAsync(Caller caller, string team, TeamQuotaChange change, CancellationToken cancellationToken)
+    {
+        Count();
+        return inner.SetTeamQuotaAsync(caller, team, change, cancellationToken);
     }
 }
