@@ -73,6 +73,12 @@ public sealed class AgentClient : IDisposable
         FromUnixNanos((await AgentCalls.Unary(_clients.System.SettleAsync(
             new SettleRequest { UnixNanos = ToUnixNanos(now), Seed = ByteString.CopyFrom(seed.Span) }, Options(cancellationToken)))).UnixNanos);
 
+    // --- Metrics ---------------------------------------------------------------------------------
+
+    /// <summary>One sample of the guest's CPU, memory, disk and network counters (capability <c>metrics</c>).</summary>
+    public Task<GuestSample> SampleAsync(CancellationToken cancellationToken, TimeSpan? timeout = null) =>
+        AgentCalls.Unary(_clients.Metrics.SampleAsync(new SampleRequest(), Options(cancellationToken, timeout)));
+
     // --- Processes -------------------------------------------------------------------------------
 
     /// <summary>
@@ -303,7 +309,7 @@ public sealed class AgentClient : IDisposable
 
     private static DateTimeOffset FromUnixNanos(long nanos) => DateTimeOffset.UnixEpoch.AddTicks(nanos / 100);
 
-    /// <summary>One channel (one HTTP/2 connection) and the three service clients on it.</summary>
+    /// <summary>One channel (one HTTP/2 connection) and the service clients on it.</summary>
     private sealed class Clients : IDisposable
     {
         private readonly GrpcChannel _channel;
@@ -335,11 +341,13 @@ public sealed class AgentClient : IDisposable
             Process = new ProcessService.ProcessServiceClient(_channel);
             Files = new FilesystemService.FilesystemServiceClient(_channel);
             System = new SystemService.SystemServiceClient(_channel);
+            Metrics = new MetricsService.MetricsServiceClient(_channel);
         }
 
         public ProcessService.ProcessServiceClient Process { get; }
         public FilesystemService.FilesystemServiceClient Files { get; }
         public SystemService.SystemServiceClient System { get; }
+        public MetricsService.MetricsServiceClient Metrics { get; }
 
         public void Dispose() => _channel.Dispose();
     }

@@ -10,7 +10,7 @@ public static class AgentEndpoint
     /// The version of the protocol this build speaks. It only grows, with every addition to the
     /// .proto files; the Connect agent that came before it had none (reads as 0).
     /// </summary>
-    public const int ProtocolVersion = 2;
+    public const int ProtocolVersion = 3;
 
     /// <summary>The response header FilesystemService.Watch sends once the watch is in place (value <c>ready</c>).</summary>
     public const string WatchReadyHeader = "wrenn-watch";
@@ -36,7 +36,10 @@ public static class AgentEndpoint
         /// <summary>System Settle: clock and RNG after a restore in one call.</summary>
         public const string ClockRestore = "clock-restore";
 
+        /// <summary>MetricsService.Sample: the guest's CPU, memory, disk and network counters (protocol 3).</summary>
+        public const string Metrics = "metrics";
+
         /// <summary>Every capability this build has.</summary>
-        public static readonly IReadOnlyList<string> All = [ProcessTable, Attach, Pty, Watch, WriteStream, ClockRestore];
+        public static readonly IReadOnlyList<string> All = [ProcessTable, Attach, Pty, Watch, WriteStream, ClockRestore, Metrics];
     }
 }
