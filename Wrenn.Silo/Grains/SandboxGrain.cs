@@ -11,6 +11,7 @@ using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Cluster.Placement;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Grains.Turns;
+using Wrenn.Silo.Metrics;
 using Wrenn.Silo.Sandboxes;
 
 namespace Wrenn.Silo.Grains;
@@ -20,7 +21,7 @@ namespace Wrenn.Silo.Grains;
 /// (state, VM handle, deadline) is written at every transition; after a silo restart the next
 /// activation re-adopts the VM or, if it is gone, marks the sandbox lost and frees what it held.
 /// The lifecycle reads in SandboxGrain.Lifecycle.cs, commands and files in SandboxGrain.Commands.cs,
-/// timeouts and retention in SandboxGrain.Deadlines.cs.
+/// timeouts and retention in SandboxGrain.Deadlines.cs, metrics sampling in SandboxGrain.Metrics.cs.
 /// </summary>
 [GrainType(GrainTypes.Sandbox)]
 [HostAffinePlacement]
@@ -35,6 +36,7 @@ public sealed partial class SandboxGrain(
     WarmBase warmBase,
     ILocalSiloDetails silo,
     IOptions<SandboxOptions> options,
+    SandboxTelemetry telemetry,
     ILogger<SandboxGrain> logger) : Grain, ISandboxGrain, IRemindable
 {
     private readonly TurnGate _turns = new();
@@ -114,11 +116,12 @@ public sealed partial class SandboxGrain(
     private void AttachTo(SandboxVm vm)
     {
         StayActive();
-        _agent = vm.Agent();
+        _agent = vm.Agent(telemetry.AgentCalls);
         _clock = vms.KeepClock(vm);
         _memoryWatch = new CancellationTokenSource();
         if (vms.WatchMemory(vm, _memoryWatch.Token) is { } failed)
             _ = FailWhenMemoryDiesAsync(vm, failed);
+        StartSampling(vm);
     }
 
     /// <summary>A guest whose page server died would hang on its next fault: the sandbox fails cleanly instead.</summary>
@@ -140,6 +143,7 @@ public sealed partial class SandboxGrain(
 
     private async Task DetachAsync()
     {
+        StopSampling();
         _memoryWatch?.Cancel();
         _memoryWatch = null;
         if (_clock is not null)

@@ -18,6 +18,7 @@ using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Grains;
 using Wrenn.Silo.Hosting.Startup;
+using Wrenn.Silo.Metrics;
 using Wrenn.Silo.Persistence.LocalPostgres;
 using Wrenn.Silo.Plugins;
 using Wrenn.Silo.Reconciliation;
@@ -70,6 +71,8 @@ public static class WrennComposition
         services.AddSingleton(new ExitPolicy(options.OnExit));
         AddValidatedOptions<CapacityOptions, CapacityOptionsValidator>(services, configuration, CapacityOptions.Section);
         AddValidatedOptions<SandboxOptions, SandboxOptionsValidator>(services, configuration, SandboxOptions.Section);
+        services.AddWrennMetricsCore(configuration);
+        services.AddWrennMetricsExporter(configuration);
         services.AddOptions<ReconcilerOptions>().Bind(configuration.GetSection(ReconcilerOptions.Section))
             .Validate(o => o.Every >= TimeSpan.FromSeconds(1), $"{ReconcilerOptions.Section}:Every must be at least 1 second.").ValidateOnStart();
 
