@@ -56,4 +56,15 @@ public interface IWrennBackend
     Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken);
 
     Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken);
+
+    /// <summary>Any key of the team. Bad input (not an http(s) URL, no events, a secret under 16 bytes) is INVALID_ARGUMENT.</summary>
+    Task<WebhookInfo> CreateWebhookAsync(Caller caller, string url, IReadOnlyList<SandboxEventKind> events, string secret, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<WebhookInfo>> WebhooksAsync(Caller caller, CancellationToken cancellationToken);
+
+    /// <summary>False when the team has no such webhook. Its pending deliveries are given up.</summary>
+    Task<bool> DeleteWebhookAsync(Caller caller, string id, CancellationToken cancellationToken);
+
+    /// <summary>The team's deliveries, newest first, optionally of one webhook or one sandbox.</summary>
+    Task<IReadOnlyList<WebhookDeliveryInfo>> WebhookDeliveriesAsync(Caller caller, string? webhookId, string? sandboxId, int first, CancellationToken cancellationToken);
 }

@@ -68,7 +68,7 @@ public sealed partial class SandboxGrain
                     return;
                 }
                 LogTimedOut(Id, deadline);
-                await EndAsync(SandboxState.Destroyed, "its timeout passed", _record.Vm);
+                await EndAsync(SandboxState.Destroyed, "its timeout passed", _record.Vm, timedOut: true);
                 await audit.RecordAsync(Caller.System, "sandbox.timeout", Id, null, CancellationToken.None);
                 return;
             case { State: SandboxState.Paused } paused:
@@ -78,7 +78,7 @@ public sealed partial class SandboxGrain
                     return;
                 }
                 LogRetentionPassed(Id, options.Value.PausedRetention);
-                await EndAsync(SandboxState.Destroyed, $"it stayed paused longer than the retention of {options.Value.PausedRetention}", null);
+                await EndAsync(SandboxState.Destroyed, $"it stayed paused longer than the retention of {options.Value.PausedRetention}", null, timedOut: true);
                 await audit.RecordAsync(Caller.System, "sandbox.retention", Id, null, CancellationToken.None);
                 return;
             default:

@@ -6,11 +6,13 @@ using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Cluster.Events;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Sandboxes;
+using Wrenn.Silo.Webhooks;
 
 namespace Wrenn.Silo.Hosting;
 
 /// <summary>The silo's side of the API: what the GraphQL layer needs beyond the grain interfaces.</summary>
-internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, SandboxService sandboxes, IGrainFactory grains, ClusterHosts hosts, ISandboxChangeFeed changes, AuditLog audit) : IWrennBackend
+internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, SandboxService sandboxes, IGrainFactory grains, ClusterHosts hosts, ISandboxChangeFeed changes, AuditLog audit,
+    WebhookStore webhooks) : IWrennBackend
 {
     public Task<Caller?> AuthenticateAsync(string apiKey, CancellationToken cancellationToken) => teams.AuthenticateAsync(apiKey, cancellationToken);
 
@@ -123,6 +125,28 @@ internal sealed class SiloApiBackend(Teams teams, TemplateCatalog templates, San
             await audit.RecordAsync(caller, "key.revoke", keyId, null, cancellationToken);
         return revoked;
     }
+
+    public async Task<WebhookInfo> CreateWebhookAsync(Caller caller, string url, IReadOnlyList<SandboxEventKind> events, string secret, CancellationToken cancellationToken)
+    {
+        var webhook = await webhooks.CreateAsync(caller.TeamId, url, events, secret, cancellationToken);
+        await audit.RecordAsync(caller, "webhook.create", webhook.Id, new { webhook.Url, events = webhook.Events.Select(WebhookStore.EventName) }, cancellationToken);
+        return webhook;
+    }
+
+    public Task<IReadOnlyList<WebhookInfo>> WebhooksAsync(Caller caller, CancellationToken cancellationToken) => webhooks.ListAsync(caller.TeamId, cancellationToken);
+
+    public async Task<bool> DeleteWebhookAsync(Caller caller, string id, CancellationToken cancellationToken)
+    {
+        var deleted = await webhooks.DeleteAsync(caller.TeamId, id, cancellationToken);
+        if (deleted)
+            await audit.RecordAsync(caller, "webhook.delete", id, null, cancellationToken);
+        return deleted;
+    }
+
+    public Task<IReadOnlyList<WebhookDeliveryInfo>> WebhookDeliveriesAsync(Caller caller, string? webhookId, string? sandboxId, int first, CancellationToken cancellationToken) =>
+        first is < 1 or > 500
+            ? throw new GrainException(ErrorCodes.InvalidArgument, $"first must be between 1 and 500 (got {first}).")
+            : webhooks.DeliveriesAsync(caller.TeamId, webhookId, sandboxId, first, cancellationToken);
 
     private static void RequireAdmin(Caller caller)
     {

@@ -29,10 +29,13 @@ public static class MetricsComposition
         services.AddSingleton<WrennMeters>();
         services.AddSingleton<SandboxTelemetry>();
         services.AddSingleton<HostUsageSampler>();
-        services.AddHostedService(sp => sp.GetRequiredService<HostUsageSampler>());
         services.AddSingleton<IIncomingGrainCallFilter, SandboxOperationsFilter>();
         return services;
     }
+
+    /// <summary>The host's own sampling, as a hosted service: registered after the database and the cluster start.</summary>
+    public static IServiceCollection AddWrennHostSampling(this IServiceCollection services) =>
+        services.AddHostedService(sp => sp.GetRequiredService<HostUsageSampler>());
 
     /// <summary>The exporter (when <c>Wrenn:Metrics:Enabled</c>): Wrenn's meter and Orleans', as <c>wrenn_…</c> series.</summary>
     public static IServiceCollection AddWrennMetricsExporter(this IServiceCollection services, IConfiguration configuration)

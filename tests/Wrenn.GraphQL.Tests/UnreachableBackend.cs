@@ -26,4 +26,8 @@ public class UnreachableBackend : IWrennBackend
     public virtual Task<TeamInfo> CreateTeamAsync(Caller caller, string name, CancellationToken cancellationToken) => throw Reached(nameof(CreateTeamAsync));
     public virtual Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken) => throw Reached(nameof(CreateApiKeyAsync));
     public virtual Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken) => throw Reached(nameof(RevokeApiKeyAsync));
+    public virtual Task<WebhookInfo> CreateWebhookAsync(Caller caller, string url, IReadOnlyList<SandboxEventKind> events, string secret, CancellationToken cancellationToken) => throw Reached(nameof(CreateWebhookAsync));
+    public virtual Task<IReadOnlyList<WebhookInfo>> WebhooksAsync(Caller caller, CancellationToken cancellationToken) => throw Reached(nameof(WebhooksAsync));
+    public virtual Task<bool> DeleteWebhookAsync(Caller caller, string id, CancellationToken cancellationToken) => throw Reached(nameof(DeleteWebhookAsync));
+    public virtual Task<IReadOnlyList<WebhookDeliveryInfo>> WebhookDeliveriesAsync(Caller caller, string? webhookId, string? sandboxId, int first, CancellationToken cancellationToken) => throw Reached(nameof(WebhookDeliveriesAsync));
 }

@@ -1,3 +1,4 @@
+using GraphQL;
 using GraphQL.DataLoader;
 using GraphQL.Types;
 using Wrenn.Grains.Sandboxes;
@@ -20,6 +21,12 @@ public sealed class SandboxType : ObjectGraphType<SandboxInfo>
         Field<NonNullGraphType<DateTimeType>, DateTimeOffset>("createdAt").Resolve(c => c.Source.CreatedAt);
         Field<DateTimeType, DateTimeOffset?>("expiresAt").Description("When its timeout destroys it (while running).").Resolve(c => c.Source.Deadline);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<KeyValueType>>>, IEnumerable<KeyValuePair<string, string>>>("metadata").Resolve(c => c.Source.Metadata);
+        Field<SandboxMetricsType, SandboxMetrics?>("metrics").Description("Its latest metrics sample (at most one sampling interval old); null unless RUNNING.")
+            .ResolveAsync(async c => c.Source.State == SandboxState.Running ? await c.Api().Backend.Sandbox(c.Source.Id).GetMetricsAsync(c.Api().Caller) : null);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<SandboxMetricsType>>>, IReadOnlyList<SandboxMetrics>>("metricsHistory")
+            .Description("Its samples of the last minutes, oldest first: one every sampling interval (5 s) while it ran, kept for the configured time (1 h).")
+            .Argument<IntGraphType>("minutes", a => a.DefaultValue = 10)
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.Source.Id).GetMetricsHistoryAsync(c.Api().Caller, c.GetArgument("minutes", 10)));
         Field<StringGraphType, string?>("error").Description("Why it failed, was lost or was destroyed by the silo.").Resolve(c => c.Source.Error);
     }
 
