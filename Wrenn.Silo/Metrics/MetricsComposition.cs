@@ -46,8 +46,14 @@ public static class MetricsComposition
         services.AddSingleton<HostGauges>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(WrennMeters.Name, OrleansMeter)
-            // Each scrape is fresh: the gauges were just refreshed for it.
-            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+            .AddPrometheusExporter(o =>
+            {
+                // Each scrape is fresh: the gauges were just refreshed for it.
+                o.ScrapeResponseCacheDurationMilliseconds = 0;
+                // Only wrenn_… series: no target_info, no otel_scope_… labels (Prometheus labels each target itself).
+                o.TargetInfoEnabled = false;
+                o.ScopeInfoEnabled = false;
+            }));
         services.ConfigureOpenTelemetryMeterProvider((sp, metrics) =>
         {
             var ours = sp.GetRequiredService<IMeterFactory>();
