@@ -29,4 +29,8 @@ public sealed class BenchBackend : IWrennBackend
     public Task<TeamInfo> CreateTeamAsync(Caller caller, string name, CancellationToken cancellationToken) => throw NotBenched();
     public Task<NewApiKeyInfo> CreateApiKeyAsync(Caller caller, string team, bool admin, CancellationToken cancellationToken) => throw NotBenched();
     public Task<bool> RevokeApiKeyAsync(Caller caller, string keyId, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<WebhookInfo> CreateWebhookAsync(Caller caller, string url, IReadOnlyList<SandboxEventKind> events, string secret, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<IReadOnlyList<WebhookInfo>> WebhooksAsync(Caller caller, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<bool> DeleteWebhookAsync(Caller caller, string id, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<IReadOnlyList<WebhookDeliveryInfo>> WebhookDeliveriesAsync(Caller caller, string? webhookId, string? sandboxId, int first, CancellationToken cancellationToken) => throw NotBenched();
 }

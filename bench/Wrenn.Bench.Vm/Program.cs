@@ -15,6 +15,7 @@ using Wrenn.Testing;
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- api [SECONDS]          → bench/results/api.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- agent [ROUNDTRIPS MIB]  → bench/results/agent.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- metrics [ROUNDS SECONDS] → bench/results/metrics.md
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- terminal [KEYSTROKES]   → bench/results/terminal.md
 if (args.FirstOrDefault() == "agent")
 {
     await AgentBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
@@ -23,6 +24,11 @@ if (args.FirstOrDefault() == "agent")
 if (args.FirstOrDefault() == "metrics")
 {
     await MetricsBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30);
+    return;
+}
+if (args.FirstOrDefault() == "terminal")
+{
+    await TerminalBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
     return;
 }
 if (args.FirstOrDefault() == "api")

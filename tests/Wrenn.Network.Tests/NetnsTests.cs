@@ -79,11 +79,12 @@ public sealed class NetnsTests(NetnsFixture fixture) : IClassFixture<NetnsFixtur
     {
         using var gate = await MachineGate.EnterAsync();
         var network = fixture.Network();
-        // A namespace with the name the next slot would get makes `ip netns add` fail midway.
+        // A leftover namespace is removed by the allocation, so the squatter is one it cannot remove:
+        // a folder where the next slot's namespace file goes makes `ip netns add` fail midway.
         var probe = await fixture.AllocateAsync(network, "sb-probe");
         await fixture.ReleaseAsync(network, probe);
-        var squatter = $"{fixture.Owner}-{probe.Index}";
-        await HostCommand.RunAsync("ip", ["netns", "add", squatter], CancellationToken.None);
+        var squatter = $"/run/netns/{fixture.Owner}-{probe.Index}";
+        Directory.CreateDirectory(Path.Combine(squatter, "busy"));
         try
         {
             var error = await Assert.ThrowsAsync<HostCommandException>(() => network.AllocateAsync("sb-failing", CancellationToken.None));
@@ -93,7 +94,38 @@ public sealed class NetnsTests(NetnsFixture fixture) : IClassFixture<NetnsFixtur
         }
         finally
         {
-            await HostCommand.TryRunAsync("ip", ["netns", "delete", squatter], CancellationToken.None);
+            Directory.Delete(squatter, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_leftover_namespace_and_link_with_a_slots_names_are_removed_by_its_next_allocation()
+    {
+        using var gate = await MachineGate.EnterAsync();
+        var network = fixture.Network();
+        // What a release whose namespace delete failed, or a crash, leaves: the slot file is free but
+        // its namespace and host link remain.
+        var probe = await fixture.AllocateAsync(network, "sb-probe-leftover");
+        await fixture.ReleaseAsync(network, probe);
+        var leftover = $"{fixture.Owner}-{probe.Index}";
+        var hostLink = probe.Properties["hostLink"];
+        await HostCommand.RunAsync("ip", ["netns", "add", leftover], CancellationToken.None);
+        var strayPeer = $"{fixture.Owner}q{probe.Index}";
+        await HostCommand.RunAsync("ip", ["link", "add", hostLink, "type", "veth", "peer", "name", strayPeer], CancellationToken.None);
+        try
+        {
+            var slot = await fixture.AllocateAsync(network, "sb-after-leftover");
+            Assert.Equal(probe.Index, slot.Index);
+            Assert.Contains(slot.Namespace, await Namespaces());
+            Assert.DoesNotContain(strayPeer, await Links());
+            Assert.Contains(hostLink, await Links());
+            await fixture.ReleaseAsync(network, slot);
+            Assert.DoesNotContain(leftover, await Namespaces());
+        }
+        finally
+        {
+            await HostCommand.TryRunAsync("ip", ["link", "delete", hostLink], CancellationToken.None);
+            await HostCommand.TryRunAsync("ip", ["netns", "delete", leftover], CancellationToken.None);
         }
     }
 

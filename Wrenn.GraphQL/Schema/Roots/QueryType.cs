@@ -66,6 +66,11 @@ public sealed class QueryType : ObjectGraphType
             .Argument<IntGraphType>("first", a => a.DefaultValue = 50)
             .ResolveAsync(async c => await c.Api().Backend.WebhookDeliveriesAsync(c.Api().Caller, c.GetArgument<string?>("webhookId"), c.GetArgument<string?>("sandboxId"),
                 c.GetArgument("first", 50), c.CancellationToken));
+        Field<FileInfoType, FileEntry?>("stat").Description("What is at a path, or null if nothing is.")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<NonNullGraphType<StringGraphType>>("path")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).StatAsync(c.Api().Caller, c.GetArgument<string>("path"), c.CancellationToken));
+        ProcessRoots.AddQueries(this);
         Field<NonNullGraphType<TeamType>, TeamInfo>("me").Description("Your team.")
             .ResolveAsync(async c => await c.Api().Backend.TeamAsync(c.Api().Caller, c.CancellationToken));
     }
