@@ -150,6 +150,20 @@ public interface ISandboxGrain : IGrainWithStringKey
     [Alias("listening-ports")]
     [ResponseTimeout("00:01:00")]
     Task<IReadOnlyList<ListeningPort>> ListListeningPortsAsync(Caller caller, CancellationToken cancellationToken);
+    /// <summary>The latest sample of a running sandbox (at most one sampling interval old); null unless it is running.</summary>
+    [Alias("metrics")]
+    Task<SandboxMetrics?> GetMetricsAsync(Caller caller);
+
+    /// <summary>The samples of the last <paramref name="minutes"/> (oldest first), taken while it ran; kept in the grain's memory.</summary>
+    [Alias("metrics-history")]
+    Task<IReadOnlyList<SandboxMetrics>> GetMetricsHistoryAsync(Caller caller, int minutes);
+
+    /// <summary>
+    /// A fresh sample every <paramref name="intervalSeconds"/> while the sandbox runs (none while it is
+    /// paused); ends when the sandbox ends. Holds no turn: transitions never wait for it.
+    /// </summary>
+    [Alias("metrics-stream")]
+    IAsyncEnumerable<SandboxMetrics> WatchMetricsAsync(Caller caller, int intervalSeconds, CancellationToken cancellationToken);
 
     /// <summary>Cancels running commands, then removes the VM, its network and its disk.</summary>
     [Alias("destroy")]

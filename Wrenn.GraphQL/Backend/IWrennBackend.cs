@@ -94,4 +94,14 @@ public interface IWrennBackend
 
     /// <summary>Admin keys only: changes the limits given; BAD_USER_INPUT for a negative or absurd one.</summary>
     Task<TeamInfo> SetTeamQuotaAsync(Caller caller, string team, TeamQuotaChange change, CancellationToken cancellationToken);
+    /// <summary>Any key of the team. Bad input (not an http(s) URL, no events, a secret under 16 bytes) is INVALID_ARGUMENT.</summary>
+    Task<WebhookInfo> CreateWebhookAsync(Caller caller, string url, IReadOnlyList<SandboxEventKind> events, string secret, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<WebhookInfo>> WebhooksAsync(Caller caller, CancellationToken cancellationToken);
+
+    /// <summary>False when the team has no such webhook. Its pending deliveries are given up.</summary>
+    Task<bool> DeleteWebhookAsync(Caller caller, string id, CancellationToken cancellationToken);
+
+    /// <summary>The team's deliveries, newest first, optionally of one webhook or one sandbox.</summary>
+    Task<IReadOnlyList<WebhookDeliveryInfo>> WebhookDeliveriesAsync(Caller caller, string? webhookId, string? sandboxId, int first, CancellationToken cancellationToken);
 }

@@ -54,6 +54,7 @@ async function refresh() {
       return tr;
     }));
     status(`${rows.length} sandbox(es)`);
+    window.wrennMetrics?.refresh();
   } catch (e) {
     status(e.message, true);
   }
@@ -86,6 +87,7 @@ function select(id) {
   state.selected = id;
   $('selected').hidden = false;
   $('selected-id').textContent = id;
+  window.wrennMetrics?.show(id);
   for (const tr of $('sandboxes').querySelectorAll('tbody tr')) tr.className = tr.dataset.id === id ? 'chosen' : '';
   loadPorts();
 }

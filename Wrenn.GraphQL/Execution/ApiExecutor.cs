@@ -85,7 +85,12 @@ public sealed class ApiExecutor(IDocumentExecuter executer, ISchema schema, IDoc
             CancellationToken = cancellationToken,
             UnhandledExceptionDelegate = unexpected.HandleAsync,
         };
-        return await executer.ExecuteAsync(options).ConfigureAwait(false);
+        var result = await executer.ExecuteAsync(options).ConfigureAwait(false);
+        // A variable whose value does not fit its type (an unknown enum name, text for an Int) is the
+        // caller's input: BAD_USER_INPUT, as Apollo Server reports it.
+        foreach (var error in result.Errors?.OfType<global::GraphQL.Validation.InvalidVariableError>() ?? [])
+            (error.Extensions ??= [])["code"] = "BAD_USER_INPUT";
+        return result;
     }
 
     public string Serialize(ExecutionResult result) => serializer.Serialize(result);

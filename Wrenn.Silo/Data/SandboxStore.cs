@@ -5,6 +5,7 @@ using Wrenn.Grains.Errors;
 using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Cluster.Events;
 using Wrenn.Silo.Sandboxes;
+using Wrenn.Silo.Webhooks;
 
 namespace Wrenn.Silo.Data;
 
@@ -33,9 +34,10 @@ public sealed record SandboxRecord(
 /// <summary>
 /// The sandbox grain's state and the catalog users list from, in one row with a version: a write
 /// that lost a race (a second activation, a stale silo) is refused. Every write is published to the
-/// change feed (the API's pushed sandboxEvents).
+/// change feed (the API's pushed sandboxEvents) and, with webhooks on, queues the deliveries of the
+/// event it is in the same statement (<see cref="SandboxEventOutbox"/>).
 /// </summary>
-public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed changes)
+public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed changes, SandboxEventOutbox? outbox = null)
 {
     private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version, paused, remaining_ms, paused_at";
 
@@ -80,32 +82,74 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed
         return await ReadAllAsync(command, cancellationToken);
     }
 
+    private const string Insert = """
+        INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, paused, remaining_ms, paused_at, version)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)
+        """;
+
+    private static readonly string InsertQueuing = $"""
+        WITH written AS ({Insert} RETURNING id, team_id, host, state, NULL::text AS before_state),
+             queued AS ({SandboxEventOutbox.Enqueue("written", "$16", "false")} RETURNING 1)
+        SELECT (SELECT count(*) FROM queued)
+        """;
+
     public async Task<SandboxRecord> InsertAsync(SandboxRecord record, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"""
-            INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, paused, remaining_ms, paused_at, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)
-            """);
+        await using var command = dataSource.CreateCommand(outbox is null ? Insert : InsertQueuing);
         AddParameters(command, record);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        if (outbox is null)
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        else
+        {
+            command.Parameters.Add(new() { Value = SandboxEventOutbox.Payload(record), NpgsqlDbType = NpgsqlDbType.Text });
+            if (await command.ExecuteScalarAsync(cancellationToken) is long and > 0)
+                outbox.Queued();
+        }
         changes.Publish(new SandboxChange(record.ToInfo(), null));
         return record with { Version = 1 };
     }
 
-    /// <summary>Writes the record if nobody else wrote since it was read; returns it with its new version.</summary>
-    public async Task<SandboxRecord> UpdateAsync(SandboxRecord record, CancellationToken cancellationToken)
+    // The row's state before the write comes back with it (locked, so it is the state this write replaced).
+    private const string Update = """
+        UPDATE wrenn_sandboxes AS s SET team_id = $2, template_id = $3, host = $4, state = $5, vcpus = $6, memory_mib = $7, created_at = $8,
+            deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, paused_at = $15, version = s.version + 1, updated_at = now()
+        FROM (SELECT id, state FROM wrenn_sandboxes WHERE id = $1 FOR UPDATE) AS before
+        WHERE s.id = before.id AND s.version = $16
+        """;
+
+    private static readonly string UpdateQueuing = $"""
+        WITH written AS ({Update} RETURNING s.id, s.team_id, s.host, s.state, before.state AS before_state),
+             queued AS ({SandboxEventOutbox.Enqueue("written", "$17", "$18")} RETURNING 1)
+        SELECT before_state, (SELECT count(*) FROM queued) FROM written
+        """;
+
+    /// <summary>
+    /// Writes the record if nobody else wrote since it was read; returns it with its new version.
+    /// <paramref name="timedOut"/>: a deadline (its timeout, or a paused sandbox's retention) ended it (its event is TIMED_OUT).
+    /// </summary>
+    public async Task<SandboxRecord> UpdateAsync(SandboxRecord record, CancellationToken cancellationToken, bool timedOut = false)
     {
-        // The row's state before the write comes back with it (locked, so it is the state this write replaced).
-        await using var command = dataSource.CreateCommand("""
-            UPDATE wrenn_sandboxes AS s SET team_id = $2, template_id = $3, host = $4, state = $5, vcpus = $6, memory_mib = $7, created_at = $8,
-                deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, paused_at = $15, version = s.version + 1, updated_at = now()
-            FROM (SELECT id, state FROM wrenn_sandboxes WHERE id = $1 FOR UPDATE) AS before
-            WHERE s.id = before.id AND s.version = $16
-            RETURNING before.state
-            """);
+        await using var command = dataSource.CreateCommand(outbox is null ? Update + " RETURNING before.state" : UpdateQueuing);
         AddParameters(command, record);
         command.Parameters.Add(new() { Value = record.Version });
-        if (await command.ExecuteScalarAsync(cancellationToken) is not string before)
+        if (outbox is not null)
+        {
+            command.Parameters.Add(new() { Value = SandboxEventOutbox.Payload(record), NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new() { Value = timedOut });
+        }
+        string? before = null;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                before = reader.GetString(0);
+                if (outbox is not null && reader.GetInt64(1) > 0)
+                    outbox.Queued();
+            }
+        }
+        if (before is null)
             throw new GrainException(ErrorCodes.Internal, $"Sandbox {record.Id} was changed by someone else (version {record.Version} is stale); retry.");
         var written = record with { Version = record.Version + 1 };
         changes.Publish(new SandboxChange(written.ToInfo(), Enum.Parse<SandboxState>(before)));

@@ -6,6 +6,7 @@ using Wrenn.Grains.Sandboxes;
 using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Cluster.Placement;
 using Wrenn.Silo.Data;
+using Wrenn.Silo.Metrics;
 
 namespace Wrenn.Silo.Grains;
 
@@ -64,7 +65,8 @@ public sealed class HostSlotGrain(
     [PersistentState("reservations", StorageNames.Wrenn)] IPersistentState<HostReservations> reservations,
     SandboxStore sandboxes,
     IOptions<CapacityOptions> options,
-    HostFacts facts) : Grain, IHostSlotGrain
+    HostFacts facts,
+    HostUsageSampler usage) : Grain, IHostSlotGrain
 {
     private string Name => this.GetPrimaryKeyString();
 
@@ -82,7 +84,8 @@ public sealed class HostSlotGrain(
         await reservations.WriteStateAsync(cancellationToken);
     }
 
-    public Task<HostInfo> GetAsync(Caller caller) => Task.FromResult(new HostInfo(Name, Capacity, Reserved(), reservations.State.BySandbox.Count, Live: true));
+    public Task<HostInfo> GetAsync(Caller caller) =>
+        Task.FromResult(new HostInfo(Name, Capacity, Reserved(), reservations.State.BySandbox.Count, Live: true, Usage: usage.Current));
 
     private static void RequireSilo(Caller caller)
     {
@@ -137,7 +140,12 @@ public sealed class HostFacts(string dataDir)
 {
     public int MemoryMib { get; } = ReadMemTotalMib();
 
-    public long FreeDiskMib => new DriveInfo(Path.GetPathRoot(Path.GetFullPath(dataDir)) ?? "/").AvailableFreeSpace / (1024 * 1024);
+    public long FreeDiskMib => DataDisk.AvailableFreeSpace / (1024 * 1024);
+
+    /// <summary>Used space of the filesystem that holds the data folder.</summary>
+    public long UsedDiskMib => (DataDisk.TotalSize - DataDisk.TotalFreeSpace) / (1024 * 1024);
+
+    private DriveInfo DataDisk => new(Path.GetPathRoot(Path.GetFullPath(dataDir)) ?? "/");
 
     private static int ReadMemTotalMib()
     {

@@ -74,12 +74,12 @@ public sealed partial class SandboxGrain
         {
             case { State: SandboxState.Running, Deadline: { } deadline } when DateTimeOffset.UtcNow >= deadline:
                 LogTimedOut(Id, deadline);
-                await EndAsync(SandboxState.Destroyed, "its timeout passed", _record.Vm);
+                await EndAsync(SandboxState.Destroyed, "its timeout passed", _record.Vm, timedOut: true);
                 await audit.RecordAsync(Caller.System, "sandbox.timeout", Id, null, CancellationToken.None);
                 return;
             case { State: SandboxState.Paused } when DueAt() is { } retained && DateTimeOffset.UtcNow >= retained:
                 LogRetentionPassed(Id, options.Value.PausedRetention);
-                await EndAsync(SandboxState.Destroyed, $"it stayed paused longer than the retention of {options.Value.PausedRetention}", null);
+                await EndAsync(SandboxState.Destroyed, $"it stayed paused longer than the retention of {options.Value.PausedRetention}", null, timedOut: true);
                 await audit.RecordAsync(Caller.System, "sandbox.retention", Id, null, CancellationToken.None);
                 return;
             default:

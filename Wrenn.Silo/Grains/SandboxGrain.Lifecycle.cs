@@ -258,8 +258,11 @@ public sealed partial class SandboxGrain
         LogDestroyed(Id, caller.IsSystem ? "the silo" : caller.KeyId ?? caller.TeamId);
     }
 
-    /// <summary>Ends the sandbox: its VM, network, disk and reservation go; the record says how it ended. Called inside an exclusive turn.</summary>
-    private async Task EndAsync(SandboxState state, string? error, SandboxVm? vm)
+    /// <summary>
+    /// Ends the sandbox: its VM, network, disk and reservation go; the record says how it ended
+    /// (<paramref name="timedOut"/>: a deadline ended it). Called inside an exclusive turn.
+    /// </summary>
+    private async Task EndAsync(SandboxState state, string? error, SandboxVm? vm, bool timedOut = false)
     {
         await DetachAsync();
         if (_record?.Paused is { } paused)
@@ -291,7 +294,7 @@ public sealed partial class SandboxGrain
         var record = _record!;
         await ReleaseReservationAsync(record);
         await ForgetTimersAsync();
-        _record = await store.UpdateAsync(record with { State = state, Error = error ?? record.Error, Vm = null, Paused = null, PausedAt = null }, CancellationToken.None);
+        _record = await store.UpdateAsync(record with { State = state, Error = error ?? record.Error, Vm = null, Paused = null, PausedAt = null }, CancellationToken.None, timedOut);
         await ReleaseHoldAsync(); // after the record says it ended
         this.DeactivateOnIdle();
     }

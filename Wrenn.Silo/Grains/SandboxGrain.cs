@@ -11,6 +11,7 @@ using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Cluster.Placement;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Grains.Turns;
+using Wrenn.Silo.Metrics;
 using Wrenn.Silo.Quotas;
 using Wrenn.Silo.Sandboxes;
 
@@ -22,7 +23,8 @@ namespace Wrenn.Silo.Grains;
 /// activation re-adopts the VM or, if it is gone, marks the sandbox lost and frees what it held.
 /// The lifecycle reads in SandboxGrain.Lifecycle.cs, commands in SandboxGrain.Commands.cs, processes
 /// that outlive a call in SandboxGrain.Processes.cs, files and watches in SandboxGrain.Files.cs,
-/// timeouts and retention in SandboxGrain.Deadlines.cs, its team quota hold in SandboxGrain.Quotas.cs.
+/// timeouts and retention in SandboxGrain.Deadlines.cs, its team quota hold in SandboxGrain.Quotas.cs,
+/// metrics sampling in SandboxGrain.Metrics.cs.
 /// </summary>
 [GrainType(GrainTypes.Sandbox)]
 [HostAffinePlacement]
@@ -38,6 +40,7 @@ public sealed partial class SandboxGrain(
     ILocalSiloDetails silo,
     IOptions<SandboxOptions> options,
     TeamQuotas quotas,
+    SandboxTelemetry telemetry,
     ILogger<SandboxGrain> logger) : Grain, ISandboxGrain, IRemindable
 {
     private readonly TurnGate _turns = new();
@@ -124,11 +127,12 @@ public sealed partial class SandboxGrain(
     {
         StayActive();
         _attached = new CancellationTokenSource();
-        _agent = vm.Agent();
+        _agent = vm.Agent(telemetry.AgentCalls);
         _clock = vms.KeepClock(vm);
         _memoryWatch = new CancellationTokenSource();
         if (vms.WatchMemory(vm, _memoryWatch.Token) is { } failed)
             _ = FailWhenMemoryDiesAsync(vm, failed);
+        StartSampling(vm);
     }
 
     /// <summary>A guest whose page server died would hang on its next fault: the sandbox fails cleanly instead.</summary>
@@ -154,6 +158,7 @@ public sealed partial class SandboxGrain(
         // Not disposed: a stream may still link to its token while unwinding (no timer is attached to it).
         _attached?.Cancel();
         _attached = null;
+        StopSampling();
         _memoryWatch?.Cancel();
         _memoryWatch = null;
         if (_clock is not null)

@@ -8,12 +8,13 @@ using Wrenn.Silo.Data;
 using Wrenn.Silo.Ports;
 using Wrenn.Silo.Quotas;
 using Wrenn.Silo.Sandboxes;
+using Wrenn.Silo.Webhooks;
 
 namespace Wrenn.Silo.Hosting;
 
 /// <summary>The silo's side of the API: what the GraphQL layer needs beyond the grain interfaces.</summary>
 internal sealed class SiloApiBackend(Teams teams, TeamQuotas quotas, TemplateCatalog templates, SandboxService sandboxes, IGrainFactory grains, ClusterHosts hosts,
-    ISandboxChangeFeed changes, AuditLog audit, PortUrls portUrls) : IWrennBackend
+    ISandboxChangeFeed changes, AuditLog audit, PortUrls portUrls, WebhookStore webhooks) : IWrennBackend
 {
     public Task<Caller?> AuthenticateAsync(string apiKey, CancellationToken cancellationToken) => teams.AuthenticateAsync(apiKey, cancellationToken);
 
@@ -178,6 +179,28 @@ internal sealed class SiloApiBackend(Teams teams, TeamQuotas quotas, TemplateCat
         await audit.RecordAsync(caller, "team.quota", found.Id, quota, cancellationToken);
         return new TeamInfo(found.Id, found.Name, found.CreatedAt);
     }
+
+    public async Task<WebhookInfo> CreateWebhookAsync(Caller caller, string url, IReadOnlyList<SandboxEventKind> events, string secret, CancellationToken cancellationToken)
+    {
+        var webhook = await webhooks.CreateAsync(caller.TeamId, url, events, secret, cancellationToken);
+        await audit.RecordAsync(caller, "webhook.create", webhook.Id, new { webhook.Url, events = webhook.Events.Select(WebhookStore.EventName) }, cancellationToken);
+        return webhook;
+    }
+
+    public Task<IReadOnlyList<WebhookInfo>> WebhooksAsync(Caller caller, CancellationToken cancellationToken) => webhooks.ListAsync(caller.TeamId, cancellationToken);
+
+    public async Task<bool> DeleteWebhookAsync(Caller caller, string id, CancellationToken cancellationToken)
+    {
+        var deleted = await webhooks.DeleteAsync(caller.TeamId, id, cancellationToken);
+        if (deleted)
+            await audit.RecordAsync(caller, "webhook.delete", id, null, cancellationToken);
+        return deleted;
+    }
+
+    public Task<IReadOnlyList<WebhookDeliveryInfo>> WebhookDeliveriesAsync(Caller caller, string? webhookId, string? sandboxId, int first, CancellationToken cancellationToken) =>
+        first is < 1 or > 500
+            ? throw new GrainException(ErrorCodes.InvalidArgument, $"first must be between 1 and 500 (got {first}).")
+            : webhooks.DeliveriesAsync(caller.TeamId, webhookId, sandboxId, first, cancellationToken);
 
     private static void RequireAdmin(Caller caller)
     {

@@ -18,6 +18,8 @@ using Wrenn.Silo.Cluster;
 using Wrenn.Silo.Data;
 using Wrenn.Silo.Grains;
 using Wrenn.Silo.Hosting.Startup;
+using Wrenn.Silo.Metrics;
+using Wrenn.Silo.Webhooks;
 using Wrenn.Silo.Persistence.LocalPostgres;
 using Wrenn.Silo.Plugins;
 using Wrenn.Silo.Ports;
@@ -32,7 +34,7 @@ namespace Wrenn.Silo.Hosting;
 /// sandbox, template and host grains, and the services that start and stop around it. Hosted
 /// services start in the order registered here and stop in reverse:
 /// database → Orleans → on-exit handling → platform (base template, first key) → warm base →
-/// reconciler → (the API server last, as the generic host does). So the API serves only a
+/// reconciler → host sampling → webhook sender → (the API server last, as the generic host does). So the API serves only a
 /// reconciled host, and on stop sandboxes are paused or destroyed while the cluster still runs.
 /// </summary>
 public static class WrennComposition
@@ -74,6 +76,8 @@ public static class WrennComposition
         AddValidatedOptions<CapacityOptions, CapacityOptionsValidator>(services, configuration, CapacityOptions.Section);
         AddValidatedOptions<SandboxOptions, SandboxOptionsValidator>(services, configuration, SandboxOptions.Section);
         AddValidatedOptions<QuotaOptions, QuotaOptionsValidator>(services, configuration, QuotaOptions.Section);
+        services.AddWrennMetricsCore(configuration);
+        services.AddWrennMetricsExporter(configuration);
         services.AddOptions<ReconcilerOptions>().Bind(configuration.GetSection(ReconcilerOptions.Section))
             .Validate(o => o.Every >= TimeSpan.FromSeconds(1), $"{ReconcilerOptions.Section}:Every must be at least 1 second.").ValidateOnStart();
 
@@ -91,6 +95,8 @@ public static class WrennComposition
         services.AddHostedService<PlatformStartup>();
         services.AddHostedService<WarmBaseStartup>();
         services.AddHostedService<ReconcilerService>();
+        services.AddWrennHostSampling();
+        services.AddWrennWebhooks(configuration);
         // Pausing every sandbox on exit takes longer than the default 30 s.
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(10));
 

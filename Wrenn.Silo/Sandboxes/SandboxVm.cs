@@ -10,7 +10,7 @@ namespace Wrenn.Silo.Sandboxes;
 public sealed record SandboxVm(string SandboxId, VmHandle Vm, PreparedDisk Disk, NetworkSlot Network, string WorkDir, MemoryBacking? Memory = null)
 {
     /// <summary>A client for the sandbox's guest agent, reached through its slot address.</summary>
-    public AgentClient Agent() => AgentClient.For(Network.HostAddress);
+    public AgentClient Agent(Grpc.Core.Interceptors.Interceptor? interceptor = null) => AgentClient.For(Network.HostAddress, interceptor: interceptor);
 }
 
 /// <summary>How big a sandbox's VM is.</summary>

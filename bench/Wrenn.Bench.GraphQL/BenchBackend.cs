@@ -36,4 +36,8 @@ public sealed class BenchBackend : IWrennBackend
     public Task<TeamUsageInfo> TeamUsageAsync(Caller caller, string teamId, CancellationToken cancellationToken) => throw NotBenched();
     public Task<IReadOnlyList<ApiKeyListing>> ApiKeysAsync(Caller caller, string teamId, CancellationToken cancellationToken) => throw NotBenched();
     public Task<TeamInfo> SetTeamQuotaAsync(Caller caller, string team, TeamQuotaChange change, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<WebhookInfo> CreateWebhookAsync(Caller caller, string url, IReadOnlyList<SandboxEventKind> events, string secret, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<IReadOnlyList<WebhookInfo>> WebhooksAsync(Caller caller, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<bool> DeleteWebhookAsync(Caller caller, string id, CancellationToken cancellationToken) => throw NotBenched();
+    public Task<IReadOnlyList<WebhookDeliveryInfo>> WebhookDeliveriesAsync(Caller caller, string? webhookId, string? sandboxId, int first, CancellationToken cancellationToken) => throw NotBenched();
 }

@@ -15,6 +15,7 @@ using Wrenn.Testing;
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- api [SECONDS]          → bench/results/api.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- agent [ROUNDTRIPS MIB]  → bench/results/agent.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- ports [SECONDS MIB]      → bench/results/ports.md
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- metrics [ROUNDS SECONDS] → bench/results/metrics.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- terminal [KEYSTROKES]   → bench/results/terminal.md
 if (args.FirstOrDefault() == "agent")
 {
@@ -24,6 +25,11 @@ if (args.FirstOrDefault() == "agent")
 if (args.FirstOrDefault() == "ports")
 {
     await PortsBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100);
+    return;
+}
+if (args.FirstOrDefault() == "metrics")
+{
+    await MetricsBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30);
     return;
 }
 if (args.FirstOrDefault() == "terminal")

@@ -2,11 +2,12 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Wrenn.Guest.Agent;
 using Wrenn.Guest.Agent.Files;
 using Wrenn.Guest.Agent.Health;
+using Wrenn.Guest.Agent.Metrics;
 using Wrenn.Guest.Agent.Network;
 using Wrenn.Guest.Agent.Processes;
 using Wrenn.Guest.Protocol;
 
-// The guest agent: process, filesystem, system and network services over gRPC (HTTP/2 cleartext).
+// The guest agent: process, filesystem, system, network and metrics services over gRPC (HTTP/2 cleartext).
 var uptime = new AgentUptime();
 if (AgentOptions.Parse(args) is not { } options)
     return 2;
@@ -46,6 +47,7 @@ app.MapGrpcService<ProcessGrpcService>();
 app.MapGrpcService<FilesystemGrpcService>();
 app.MapGrpcService<SystemGrpcService>();
 app.MapGrpcService<NetworkGrpcService>();
+app.MapGrpcService<MetricsGrpcService>();
 // tini passes SIGTERM on; the process groups the agent started go with it.
 app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<ProcessTable>().KillAll());
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Wrenn.Guest.Protocol.V1;
 
@@ -23,17 +24,20 @@ public sealed class AgentClient : IDisposable
 
     private static readonly TimeSpan DefaultUnaryTimeout = TimeSpan.FromSeconds(30);
     private readonly Uri _baseAddress;
+    private readonly Interceptor? _interceptor;
     private volatile Clients _clients;
 
-    public AgentClient(Uri baseAddress)
+    /// <param name="interceptor">Sees every call this client makes (e.g. the silo's counts of execs and failures).</param>
+    public AgentClient(Uri baseAddress, Interceptor? interceptor = null)
     {
         _baseAddress = baseAddress;
-        _clients = new Clients(baseAddress);
+        _interceptor = interceptor;
+        _clients = new Clients(baseAddress, interceptor);
     }
 
     /// <summary>The agent at <c>http://{address}:{port}/</c>.</summary>
-    public static AgentClient For(IPAddress address, int port = AgentEndpoint.DefaultPort) =>
-        new(new Uri($"http://{address}:{port}/"));
+    public static AgentClient For(IPAddress address, int port = AgentEndpoint.DefaultPort, Interceptor? interceptor = null) =>
+        new(new Uri($"http://{address}:{port}/"), interceptor);
 
     public Uri BaseAddress => _baseAddress;
 
@@ -41,7 +45,7 @@ public sealed class AgentClient : IDisposable
     public void DropConnections()
     {
         var old = _clients;
-        _clients = new Clients(_baseAddress);
+        _clients = new Clients(_baseAddress, _interceptor);
         old.Dispose();
     }
 
@@ -72,6 +76,12 @@ public sealed class AgentClient : IDisposable
     public async Task<DateTimeOffset> SettleAsync(DateTimeOffset now, ReadOnlyMemory<byte> seed, CancellationToken cancellationToken) =>
         FromUnixNanos((await AgentCalls.Unary(_clients.System.SettleAsync(
             new SettleRequest { UnixNanos = ToUnixNanos(now), Seed = ByteString.CopyFrom(seed.Span) }, Options(cancellationToken)))).UnixNanos);
+
+    // --- Metrics ---------------------------------------------------------------------------------
+
+    /// <summary>One sample of the guest's CPU, memory, disk and network counters (capability <c>metrics</c>).</summary>
+    public Task<GuestSample> SampleAsync(CancellationToken cancellationToken, TimeSpan? timeout = null) =>
+        AgentCalls.Unary(_clients.Metrics.SampleAsync(new SampleRequest(), Options(cancellationToken, timeout)));
 
     // --- Processes -------------------------------------------------------------------------------
 
@@ -314,7 +324,7 @@ public sealed class AgentClient : IDisposable
     {
         private readonly GrpcChannel _channel;
 
-        public Clients(Uri address)
+        public Clients(Uri address, Interceptor? interceptor)
         {
             var handler = new SocketsHttpHandler
             {
@@ -342,11 +352,17 @@ public sealed class AgentClient : IDisposable
             Files = new FilesystemService.FilesystemServiceClient(_channel);
             System = new SystemService.SystemServiceClient(_channel);
             Network = new NetworkService.NetworkServiceClient(_channel);
+            var invoker = interceptor is null ? _channel.CreateCallInvoker() : _channel.Intercept(interceptor);
+            Process = new ProcessService.ProcessServiceClient(invoker);
+            Files = new FilesystemService.FilesystemServiceClient(invoker);
+            System = new SystemService.SystemServiceClient(invoker);
+            Metrics = new MetricsService.MetricsServiceClient(invoker);
         }
 
         public ProcessService.ProcessServiceClient Process { get; }
         public FilesystemService.FilesystemServiceClient Files { get; }
         public SystemService.SystemServiceClient System { get; }
+        public MetricsService.MetricsServiceClient Metrics { get; }
 
         public NetworkService.NetworkServiceClient Network { get; }
 

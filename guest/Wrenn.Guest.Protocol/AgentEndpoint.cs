@@ -39,7 +39,10 @@ public static class AgentEndpoint
         /// <summary>Network ListListeningPorts: the TCP sockets listening in the guest.</summary>
         public const string ListeningPorts = "listening-ports";
 
+        /// <summary>MetricsService.Sample: the guest's CPU, memory, disk and network counters (protocol 3).</summary>
+        public const string Metrics = "metrics";
+
         /// <summary>Every capability this build has.</summary>
-        public static readonly IReadOnlyList<string> All = [ProcessTable, Attach, Pty, Watch, WriteStream, ClockRestore, ListeningPorts];
+        public static readonly IReadOnlyList<string> All = [ProcessTable, Attach, Pty, Watch, WriteStream, ClockRestore, ListeningPorts, Metrics];
     }
 }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+using Wrenn.Silo.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -57,6 +59,7 @@ public sealed class WrennTestCluster : IAsyncDisposable
             silo.Services.AddWrennClusterServices(database);
             silo.Services.AddSingleton(Options.Create(new CapacityOptions { Vcpus = 8, MemoryMib = 8192, DiskMib = 100_000 }));
             silo.Services.AddSingleton(new HostFacts("/tmp"));
+            silo.Services.AddWrennMetricsCore(new ConfigurationBuilder().Build());
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
             silo.AddWrennProviders(clusterOptions);
         });

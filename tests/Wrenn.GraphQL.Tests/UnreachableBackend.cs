@@ -34,4 +34,8 @@ public class UnreachableBackend : IWrennBackend
     public virtual Task<TeamUsageInfo> TeamUsageAsync(Caller caller, string teamId, CancellationToken cancellationToken) => throw Reached(nameof(TeamUsageAsync));
     public virtual Task<IReadOnlyList<ApiKeyListing>> ApiKeysAsync(Caller caller, string teamId, CancellationToken cancellationToken) => throw Reached(nameof(ApiKeysAsync));
     public virtual Task<TeamInfo> SetTeamQuotaAsync(Caller caller, string team, TeamQuotaChange change, CancellationToken cancellationToken) => throw Reached(nameof(SetTeamQuotaAsync));
+    public virtual Task<WebhookInfo> CreateWebhookAsync(Caller caller, string url, IReadOnlyList<SandboxEventKind> events, string secret, CancellationToken cancellationToken) => throw Reached(nameof(CreateWebhookAsync));
+    public virtual Task<IReadOnlyList<WebhookInfo>> WebhooksAsync(Caller caller, CancellationToken cancellationToken) => throw Reached(nameof(WebhooksAsync));
+    public virtual Task<bool> DeleteWebhookAsync(Caller caller, string id, CancellationToken cancellationToken) => throw Reached(nameof(DeleteWebhookAsync));
+    public virtual Task<IReadOnlyList<WebhookDeliveryInfo>> WebhookDeliveriesAsync(Caller caller, string? webhookId, string? sandboxId, int first, CancellationToken cancellationToken) => throw Reached(nameof(WebhookDeliveriesAsync));
 }

@@ -98,6 +98,16 @@ public sealed class MutationType : ObjectGraphType
                 await c.Api().Backend.DeleteTemplateAsync(c.Api().Caller, c.GetArgument<string>("name"), c.CancellationToken);
                 return true;
             });
+        Field<NonNullGraphType<WebhookType>, WebhookInfo>("createWebhook")
+            .Description("Sends your team's sandbox events of these kinds to url (http or https), signed with secret (at least 16 bytes).")
+            .Argument<NonNullGraphType<StringGraphType>>("url")
+            .Argument<NonNullGraphType<ListGraphType<NonNullGraphType<SandboxEventKindType>>>>("events")
+            .Argument<NonNullGraphType<StringGraphType>>("secret")
+            .ResolveAsync(async c => await c.Api().Backend.CreateWebhookAsync(c.Api().Caller, c.GetArgument<string>("url"),
+                c.GetArgument<List<SandboxEventKind>>("events"), c.GetArgument<string>("secret"), c.CancellationToken));
+        Field<NonNullGraphType<BooleanGraphType>, bool>("deleteWebhook").Description("Stops sending to the webhook; its pending deliveries are given up. False if your team has no such webhook.")
+            .Argument<NonNullGraphType<IdGraphType>>("id")
+            .ResolveAsync(async c => await c.Api().Backend.DeleteWebhookAsync(c.Api().Caller, c.GetArgument<string>("id"), c.CancellationToken));
         Field<NonNullGraphType<TeamType>, TeamInfo>("createTeam").Description("Admin keys only.")
             .Argument<NonNullGraphType<StringGraphType>>("name")
             .ResolveAsync(async c => await c.Api().Backend.CreateTeamAsync(c.Api().Caller, c.GetArgument<string>("name"), c.CancellationToken));

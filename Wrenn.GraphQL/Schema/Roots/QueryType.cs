@@ -57,6 +57,15 @@ public sealed class QueryType : ObjectGraphType
             .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
             .Argument<NonNullGraphType<StringGraphType>>("path")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).ListDirAsync(c.Api().Caller, c.GetArgument<string>("path"), c.CancellationToken));
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<WebhookType>>>, IReadOnlyList<WebhookInfo>>("webhooks").Description("Your team's webhooks.")
+            .ResolveAsync(async c => await c.Api().Backend.WebhooksAsync(c.Api().Caller, c.CancellationToken));
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<WebhookDeliveryType>>>, IReadOnlyList<WebhookDeliveryInfo>>("webhookDeliveries")
+            .Description("Your team's webhook deliveries, newest first, optionally of one webhook or one sandbox.")
+            .Argument<IdGraphType>("webhookId")
+            .Argument<IdGraphType>("sandboxId")
+            .Argument<IntGraphType>("first", a => a.DefaultValue = 50)
+            .ResolveAsync(async c => await c.Api().Backend.WebhookDeliveriesAsync(c.Api().Caller, c.GetArgument<string?>("webhookId"), c.GetArgument<string?>("sandboxId"),
+                c.GetArgument("first", 50), c.CancellationToken));
         Field<FileInfoType, FileEntry?>("stat").Description("What is at a path, or null if nothing is.")
             .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
             .Argument<NonNullGraphType<StringGraphType>>("path")

@@ -26,6 +26,12 @@ public sealed class SubscriptionType : ObjectGraphType
         Field<NonNullGraphType<SandboxEventType>, SandboxInfo>("sandboxEvents").Description("Changes of state of one sandbox, or of all your team's sandboxes.")
             .Argument<IdGraphType>("sandboxId")
             .ResolveStream(c => new AsyncEnumerableObservable<SandboxInfo>(token => SandboxEventsAsync(c, token), c.Api().Credits));
+        Field<NonNullGraphType<SandboxMetricsType>, SandboxMetrics>("sandboxMetrics")
+            .Description("A fresh metrics sample of a sandbox every intervalSeconds (1 to 3600) while it runs; none while it is paused; ends when it ends.")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<IntGraphType>("intervalSeconds", a => a.DefaultValue = 5)
+            .ResolveStream(c => new AsyncEnumerableObservable<SandboxMetrics>(token =>
+                c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).WatchMetricsAsync(c.Api().Caller, c.GetArgument("intervalSeconds", 5), token), c.Api().Credits));
     }
 
     private static async IAsyncEnumerable<ExecStreamEvent> ExecStreamAsync(IResolveFieldContext c, [EnumeratorCancellation] CancellationToken cancellationToken)

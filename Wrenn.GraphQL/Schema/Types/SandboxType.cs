@@ -1,3 +1,4 @@
+using GraphQL;
 using GraphQL.DataLoader;
 using GraphQL.Types;
 using Wrenn.Grains.Sandboxes;
@@ -23,6 +24,12 @@ public sealed class SandboxType : ObjectGraphType<SandboxInfo>
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<ListeningPortType>>>, IReadOnlyList<ListeningPort>>("listeningPorts")
             .Description("The TCP ports something listens on in the guest now, by port (none unless it is running). Asks the sandbox's agent.")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.Source.Id).ListListeningPortsAsync(c.Api().Caller, c.CancellationToken));
+        Field<SandboxMetricsType, SandboxMetrics?>("metrics").Description("Its latest metrics sample (at most one sampling interval old); null unless RUNNING.")
+            .ResolveAsync(async c => c.Source.State == SandboxState.Running ? await c.Api().Backend.Sandbox(c.Source.Id).GetMetricsAsync(c.Api().Caller) : null);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<SandboxMetricsType>>>, IReadOnlyList<SandboxMetrics>>("metricsHistory")
+            .Description("Its samples of the last minutes, oldest first: one every sampling interval (5 s) while it ran, kept for the configured time (1 h).")
+            .Argument<IntGraphType>("minutes", a => a.DefaultValue = 10)
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.Source.Id).GetMetricsHistoryAsync(c.Api().Caller, c.GetArgument("minutes", 10)));
         Field<StringGraphType, string?>("error").Description("Why it failed, was lost or was destroyed by the silo.").Resolve(c => c.Source.Error);
     }
 

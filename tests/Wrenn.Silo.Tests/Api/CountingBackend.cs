@@ -144,4 +144,28 @@ public sealed class CountingBackend(IWrennBackend inner) : IWrennBackend
         Count();
         return inner.SetTeamQuotaAsync(caller, team, change, cancellationToken);
     }
+
+    public Task<WebhookInfo> CreateWebhookAsync(Caller caller, string url, IReadOnlyList<SandboxEventKind> events, string secret, CancellationToken cancellationToken)
+    {
+        Count();
+        return inner.CreateWebhookAsync(caller, url, events, secret, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<WebhookInfo>> WebhooksAsync(Caller caller, CancellationToken cancellationToken)
+    {
+        Count();
+        return inner.WebhooksAsync(caller, cancellationToken);
+    }
+
+    public Task<bool> DeleteWebhookAsync(Caller caller, string id, CancellationToken cancellationToken)
+    {
+        Count();
+        return inner.DeleteWebhookAsync(caller, id, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<WebhookDeliveryInfo>> WebhookDeliveriesAsync(Caller caller, string? webhookId, string? sandboxId, int first, CancellationToken cancellationToken)
+    {
+        Count();
+        return inner.WebhookDeliveriesAsync(caller, webhookId, sandboxId, first, cancellationToken);
+    }
 }

@@ -24,8 +24,14 @@ public sealed class ErrorLog : ILoggerProvider
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (IsEnabled(logLevel))
-                log._entries.Enqueue($"{category}: {formatter(state, exception)}\n{exception}");
+            if (!IsEnabled(logLevel))
+                return;
+            var entry = $"{category}: {formatter(state, exception)}\n{exception}";
+            log._entries.Enqueue(entry);
+            // Errors a test only sees by their id (INTERNAL) can be read in full from this file.
+            if (Environment.GetEnvironmentVariable("WRENN_TEST_ERROR_LOG") is { Length: > 0 } file)
+                lock (log._entries)
+                    File.AppendAllText(file, $"{DateTime.UtcNow:O} {entry}\n");
         }
     }
 }
