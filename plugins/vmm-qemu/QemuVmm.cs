@@ -322,6 +322,7 @@ public sealed partial class QemuVmm : IVmm
             return (path, true);
         var copy = Path.Combine(spec.WorkDir, PrivateMemoryCopy);
         await HostCommand.RunAsync("cp", ["--reflink=auto", "--sparse=always", path, copy], cancellationToken);
+        File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite); // the template's is read-only
         return (copy, false);
     }
 
