@@ -61,6 +61,9 @@ public sealed partial class Jails
 
     public bool Enabled => _options.Enabled;
 
+    /// <summary>The owner prefix of this silo or test run, which its jails carry.</summary>
+    public string Owner => _host.OwnerPrefix;
+
     public JailOptions Options => _options;
 
     /// <summary>The launcher, beside this assembly (each plugin folder carries its copy).</summary>
@@ -164,6 +167,12 @@ public sealed partial class Jails
     /// </summary>
     public Task ReleaseAsync(SandboxJail jail, CancellationToken cancellationToken) =>
         jail.Jailed ? ReleaseAsync(_leases, jail.Uid, jail.Owner, jail.SandboxId, jail.Cgroups, _logger, cancellationToken) : Task.CompletedTask;
+
+    /// <summary>
+    /// Gives a file a jailed process wrote (and that leaves its jail, such as a snapshot moved out)
+    /// to the silo (root), so that nothing outside a jail stays owned by a uid another sandbox gets next.
+    /// </summary>
+    public static void TakeBack(string path) => HostFiles.Chown(path, 0, 0);
 
     /// <summary>The jails of an owner on this machine, from their leases (for the reconciler).</summary>
     public IReadOnlyList<SandboxJail> OwnedBy(string owner) =>
