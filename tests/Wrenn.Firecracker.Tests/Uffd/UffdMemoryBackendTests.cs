@@ -74,7 +74,8 @@ public sealed class UffdMemoryBackendTests : IDisposable
 
         var expected = Path.Combine(_folder, "expected");
         await File.WriteAllBytesAsync(expected, _expected);
-        var workDir = Directory.CreateDirectory(Path.Combine("/run/wrenn", $"{TestPrefix.Family}uffdmem-{Environment.ProcessId}")).FullName;
+        // Under the owner's folder: a sweep by another test class removes folders of unregistered owners.
+        var workDir = Directory.CreateDirectory(Path.Combine(host.RuntimeDir, "uffd")).FullName;
         try
         {
             // The page server runs as a process of its own (it outlives the silo with its VM).
@@ -115,7 +116,7 @@ public sealed class UffdMemoryBackendTests : IDisposable
         finally
         {
             await Wrenn.Plugins.Jail.Jails.ReleaseOrphansAsync("/run/wrenn", owner, _ => false, NullLogger.Instance, default);
-            Directory.Delete(workDir, recursive: true);
+            Directory.Delete(host.RuntimeDir, recursive: true);
             TestPrefix.Retire(owner);
         }
     }
