@@ -18,7 +18,7 @@ public enum PluginKind
 ///   "kind": "Vmm",
 ///   "assembly": "Wrenn.Plugins.Vmm.Qemu.dll",
 ///   "entryType": "Wrenn.Plugins.Vmm.Qemu.QemuPlugin",
-///   "abstractionsVersion": "1.0",
+///   "abstractionsVersion": "1.2",
 ///   "provides": [ "vmm:qemu", "memory-backing:file" ],
 ///   "requires": [ ]
 /// }
@@ -27,7 +27,13 @@ public enum PluginKind
 /// <param name="Name">Unique per kind; what configuration names (<c>Wrenn:Plugins:Vmm = "qemu"</c>).</param>
 /// <param name="Kind">Which contract it implements.</param>
 /// <param name="Assembly">The file (beside plugin.json) that holds <paramref name="EntryType"/>.</param>
-/// <param name="EntryType">Full name of a type implementing <see cref="IWrennPlugin"/>.</param>
+/// <param name="EntryType">
+/// Full name of a type implementing <see cref="IWrennPlugin"/>. Optional since 1.2: without it the silo
+/// registers the plugin by convention (docs/plugins.md): its one public <see cref="IWrennPlugin"/> type
+/// if it has one; otherwise every public class implementing its kind's contract, every public
+/// <see cref="IPluginDiagnostics"/>, and every public class named <c>…Options</c> bound to the
+/// plugin's configuration section.
+/// </param>
 /// <param name="AbstractionsVersion">
 /// The Wrenn.Abstractions version (major.minor) it was built against. The silo refuses another
 /// major version, and a minor version newer than its own.
@@ -39,7 +45,7 @@ public sealed record PluginManifest(
     string Name,
     PluginKind Kind,
     string Assembly,
-    string EntryType,
+    string? EntryType,
     string AbstractionsVersion,
     IReadOnlyList<string>? Provides = null,
     IReadOnlyList<string>? Requires = null,

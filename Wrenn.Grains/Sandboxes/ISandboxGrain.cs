@@ -3,7 +3,8 @@ namespace Wrenn.Grains.Sandboxes;
 /// <summary>
 /// One sandbox, keyed <c>sb-{uuid}</c>, that lives only on the host whose silo runs its VM.
 /// Lifecycle transitions (create, pause, resume, template, timeout, destroy) run one at a time;
-/// execs and file calls run together but never alongside a transition; destroy cancels them.
+/// execs, file and process calls run together but never alongside a transition; destroy cancels
+/// them. Attached outputs and watches hold no turn: a pause or destroy ends them.
 /// Calls have no total timeout where the work can take long (the response timeouts below are
 /// upper bounds for a stuck silo, not for the work): streams have none at all.
 /// </summary>
@@ -47,9 +48,71 @@ public interface ISandboxGrain : IGrainWithStringKey
     [ResponseTimeout("00:05:00")]
     Task<IReadOnlyList<FileEntry>> ListDirAsync(Caller caller, string path, CancellationToken cancellationToken);
 
+    /// <summary>The entry at <paramref name="path"/>, or null if nothing is there.</summary>
+    [Alias("stat")]
+    Task<FileEntry?> StatAsync(Caller caller, string path, CancellationToken cancellationToken);
+
+    /// <summary>Makes a folder and any missing parents; an existing folder is fine.</summary>
+    [Alias("make-dir")]
+    Task<FileEntry> MakeDirAsync(Caller caller, string path, CancellationToken cancellationToken);
+
+    /// <summary>Renames a file or folder; an existing target is refused.</summary>
+    [Alias("move-path")]
+    Task<FileEntry> MovePathAsync(Caller caller, string from, string to, CancellationToken cancellationToken);
+
+    /// <summary>Removes a file, or a folder (a non-empty one only with <paramref name="recursive"/>).</summary>
+    [Alias("remove-path")]
+    [ResponseTimeout("00:05:00")]
+    Task RemovePathAsync(Caller caller, string path, bool recursive, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Streams the changes under a folder (and, with <paramref name="recursive"/>, every folder below it)
+    /// from the moment the watch is in place until the caller stops reading or the sandbox pauses or
+    /// is destroyed; it holds no turn, so it never holds a pause back. A missing folder is INVALID_ARGUMENT.
+    /// </summary>
+    [Alias("watch-dir")]
+    IAsyncEnumerable<FileChange> WatchDirAsync(Caller caller, string path, bool recursive, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts a process that outlives this call (kept in the agent's process table, in guest memory:
+    /// it survives pause, resume and template cloning) and returns at once. A pause does not wait for it.
+    /// </summary>
+    [Alias("start-process")]
+    Task<ProcessEntry> StartProcessAsync(Caller caller, ProcessStart request, CancellationToken cancellationToken);
+
+    /// <summary>The processes the agent started: running ones and those that ended in the last 10 minutes.</summary>
+    [Alias("list-processes")]
+    Task<IReadOnlyList<ProcessEntry>> ListProcessesAsync(Caller caller, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Attaches to a process's output: the retained last 1 MiB, live output, then its exit. Several
+    /// callers may attach; stopping never touches the process. Like a watch it holds no turn: it ends
+    /// when the sandbox pauses or is destroyed (attach again after the resume). An unknown pid is NOT_FOUND.
+    /// </summary>
+    [Alias("attach-process")]
+    IAsyncEnumerable<ProcessOutput> AttachProcessAsync(Caller caller, int pid, CancellationToken cancellationToken);
+
+    /// <summary>Writes to a process's standard input (on a terminal: typed keys).</summary>
+    [Alias("send-input")]
+    Task SendInputAsync(Caller caller, int pid, byte[] data, CancellationToken cancellationToken);
+
+    /// <summary>Closes a process's standard input: it reads end of file.</summary>
+    [Alias("close-input")]
+    Task CloseInputAsync(Caller caller, int pid, CancellationToken cancellationToken);
+
+    /// <summary>Sets the size of a process's terminal; its foreground group gets SIGWINCH.</summary>
+    [Alias("resize-terminal")]
+    Task ResizeTerminalAsync(Caller caller, int pid, TerminalSize size, CancellationToken cancellationToken);
+
+    /// <summary>Sends a signal to a process's whole group.</summary>
+    [Alias("signal-process")]
+    Task SignalProcessAsync(Caller caller, int pid, ProcessSignal signal, CancellationToken cancellationToken);
+
     /// <summary>
     /// Snapshots the VM to disk and stops it: a paused sandbox holds files only (no VMM process,
-    /// network, memory or CPU). Waits for running commands to end. Its timeout stops counting.
+    /// network, memory or CPU). Waits for running execs to end, not for processes started with
+    /// <see cref="StartProcessAsync"/> (they are frozen with the guest and run on after the resume);
+    /// attached outputs and watches complete. Its timeout stops counting.
     /// </summary>
     [Alias("pause")]
     [Audited("sandbox.pause")]

@@ -33,7 +33,10 @@ public sealed record SandboxInfo(
     [Id(9)] IReadOnlyDictionary<string, string> Metadata,
     [Id(10)] string? Error = null);
 
-/// <summary>A program found on the guest's PATH (or an absolute path) and its arguments; no shell.</summary>
+/// <summary>
+/// A program found on the guest's PATH (or an absolute path) and its arguments; no shell.
+/// <see cref="Stdin"/> is written to its standard input, which is then closed (without it, the input is closed at once).
+/// </summary>
 [GenerateSerializer]
 [Alias("wrenn.ExecRequest")]
 public sealed record ExecRequest(
@@ -41,7 +44,8 @@ public sealed record ExecRequest(
     [Id(1)] IReadOnlyList<string>? Args = null,
     [Id(2)] IReadOnlyDictionary<string, string>? Env = null,
     [Id(3)] string? Cwd = null,
-    [Id(4)] int? TimeoutSeconds = null);
+    [Id(4)] int? TimeoutSeconds = null,
+    [Id(5)] byte[]? Stdin = null);
 
 [GenerateSerializer]
 [Alias("wrenn.ExecOutcome")]

@@ -1,5 +1,6 @@
 // Wrenn's web console: plain JavaScript against the same API everyone uses (GraphQL over HTTP for
-// queries and mutations, graphql-transport-ws for live command output, /files for transfers).
+// queries and mutations, graphql-transport-ws for live command and terminal output, /files for
+// transfers), and xterm.js (served by the silo from npm's build) for the terminal.
 'use strict';
 
 const state = { key: localStorage.getItem('wrenn-api-key') || '', selected: null, running: null };
@@ -75,19 +76,61 @@ async function act(action, id) {
 }
 
 function select(id) {
+  if (state.selected !== id) {
+    detachTerminal();
+    $('terminal').hidden = true;
+    terminalStatus('');
+    if (remembered().sandbox !== id) remember(id, null);
+  }
   state.selected = id;
   $('selected').hidden = false;
   $('selected-id').textContent = id;
   for (const tr of $('sandboxes').querySelectorAll('tbody tr')) tr.className = tr.dataset.id === id ? 'chosen' : '';
 }
 
-// graphql-transport-ws, the small part a console needs: init with the key, one subscription at a time.
+// graphql-transport-ws, the small part a console needs: one socket per subscription, init with the key.
+// handlers: next(data), error(text), done(closedEarly). Returns { close() }.
+function subscribe(query, variables, handlers) {
+  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`, 'graphql-transport-ws');
+  let finished = false;
+  const finish = (closedEarly) => {
+    if (finished) return;
+    finished = true;
+    handlers.done?.(closedEarly);
+  };
+  socket.onopen = () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${state.key}` } }));
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === 'connection_ack') {
+      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables } }));
+    } else if (message.type === 'next') {
+      if (message.payload.errors) handlers.error?.(message.payload.errors.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('\n'), message.payload.errors[0]);
+      if (message.payload.data) handlers.next(message.payload.data);
+    } else if (message.type === 'error') {
+      handlers.error?.(message.payload.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('\n'), message.payload[0]);
+    } else if (message.type === 'complete') {
+      finish(false);
+      socket.close(1000);
+    } else if (message.type === 'ping') {
+      socket.send(JSON.stringify({ type: 'pong' }));
+    }
+  };
+  socket.onclose = (event) => {
+    if (event.code >= 4400) handlers.error?.(`closed: ${event.code} ${event.reason}`);
+    finish(true);
+  };
+  return {
+    close() {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ id: '1', type: 'complete' }));
+      finished = true;
+      socket.close(1000);
+    },
+  };
+}
+
 function runStreaming(id, command, args) {
   const output = $('output');
   output.replaceChildren();
-  const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`, 'graphql-transport-ws');
-  state.running = socket;
-  $('stop').disabled = false;
   const append = (text, className) => {
     const span = document.createElement('span');
     span.textContent = text;
@@ -95,36 +138,173 @@ function runStreaming(id, command, args) {
     output.append(span);
     output.scrollTop = output.scrollHeight;
   };
-  socket.onopen = () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${state.key}` } }));
-  socket.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    if (message.type === 'connection_ack') {
-      socket.send(JSON.stringify({
-        id: '1', type: 'subscribe',
-        payload: {
-          query: 'subscription ($id: ID!, $command: String!, $args: [String!]) { execStream(sandboxId: $id, command: $command, args: $args) { type data exitCode } }',
-          variables: { id, command, args },
-        },
-      }));
-    } else if (message.type === 'next') {
-      if (message.payload.errors) append(message.payload.errors.map((e) => e.message).join('\n') + '\n', 'stderr');
-      const e = message.payload.data?.execStream;
-      if (!e) return;
-      if (e.type === 'EXIT') append(`\n[exit ${e.exitCode}]\n`, 'exit');
-      else append(e.data, e.type === 'STDERR' ? 'stderr' : '');
-    } else if (message.type === 'error') {
-      append(message.payload.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('\n') + '\n', 'stderr');
-    } else if (message.type === 'complete') {
-      socket.close(1000);
-    } else if (message.type === 'ping') {
-      socket.send(JSON.stringify({ type: 'pong' }));
+  $('stop').disabled = false;
+  state.running = subscribe(
+    'subscription ($id: ID!, $command: String!, $args: [String!]) { execStream(sandboxId: $id, command: $command, args: $args) { type data exitCode } }',
+    { id, command, args },
+    {
+      next: (data) => {
+        const e = data.execStream;
+        if (e.type === 'EXIT') append(`\n[exit ${e.exitCode}]\n`, 'exit');
+        else append(e.data, e.type === 'STDERR' ? 'stderr' : '');
+      },
+      error: (text) => append(`${text}\n`, 'stderr'),
+      done: () => {
+        $('stop').disabled = true;
+        state.running = null;
+      },
+    });
+}
+
+// --- The terminal: a shell on a pseudo-terminal in the sandbox, shown by xterm.js -----------------
+// The page's address remembers the sandbox and the shell's pid (#sandbox=…&terminal=…), so a reload
+// attaches again: processOutput first replays what the shell printed (the last 1 MiB), then goes on live.
+
+const terminal = { term: null, fit: null, attached: null, sandbox: null, pid: null, pending: [], sending: false, resizeTimer: null };
+
+function remembered() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const pid = Number(hash.get('terminal'));
+  return { sandbox: hash.get('sandbox'), pid: Number.isInteger(pid) && pid > 0 ? pid : null };
+}
+
+function remember(sandbox, pid) {
+  const hash = new URLSearchParams();
+  if (sandbox) hash.set('sandbox', sandbox);
+  if (sandbox && pid) hash.set('terminal', String(pid));
+  history.replaceState(null, '', `${location.pathname}${location.search}${hash.size ? `#${hash}` : ''}`);
+}
+
+function toBase64(bytes) {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+
+function terminalStatus(text, isError = false) {
+  $('terminal-status').textContent = text;
+  $('terminal-status').className = isError ? 'error' : '';
+}
+
+function ensureXterm() {
+  if (terminal.term) return;
+  const term = new Terminal({ cursorBlink: true, scrollback: 5000, fontFamily: 'ui-monospace, monospace', fontSize: 14 });
+  const fit = new FitAddon.FitAddon();
+  term.loadAddon(fit);
+  term.open($('terminal'));
+  const encoder = new TextEncoder();
+  term.onData((data) => sendKeys(encoder.encode(data)));
+  term.onBinary((data) => sendKeys(Uint8Array.from(data, (c) => c.charCodeAt(0))));
+  term.onResize(() => resizeSoon());
+  window.addEventListener('resize', () => {
+    if (!$('terminal').hidden) fit.fit();
+  });
+  terminal.term = term;
+  terminal.fit = fit;
+}
+
+// Keys go out one request at a time, in order; what is typed meanwhile goes with the next one.
+async function sendKeys(bytes) {
+  if (!terminal.pid) return;
+  terminal.pending.push(bytes);
+  if (terminal.sending) return;
+  terminal.sending = true;
+  try {
+    while (terminal.pending.length && terminal.pid) {
+      const parts = terminal.pending.splice(0);
+      const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        all.set(p, at);
+        at += p.length;
+      }
+      await gql('mutation ($id: ID!, $pid: Int!, $data: String!) { sendInput(sandboxId: $id, pid: $pid, data: $data, encoding: BASE64) }',
+        { id: terminal.sandbox, pid: terminal.pid, data: toBase64(all) });
     }
-  };
-  socket.onclose = (event) => {
-    $('stop').disabled = true;
-    if (event.code >= 4400) append(`\n[closed: ${event.code} ${event.reason}]\n`, 'stderr');
-    state.running = null;
-  };
+  } catch (e) {
+    terminalStatus(e.message, true);
+  } finally {
+    terminal.sending = false;
+  }
+}
+
+// The shell's terminal follows the page's: resized a moment after the window stops changing.
+function resizeSoon() {
+  clearTimeout(terminal.resizeTimer);
+  terminal.resizeTimer = setTimeout(resizeNow, 100);
+}
+
+async function resizeNow() {
+  if (!terminal.pid || !terminal.term) return;
+  const { cols, rows } = terminal.term;
+  try {
+    await gql('mutation ($id: ID!, $pid: Int!, $cols: Int!, $rows: Int!) { resizeTerminal(sandboxId: $id, pid: $pid, cols: $cols, rows: $rows) }',
+      { id: terminal.sandbox, pid: terminal.pid, cols, rows });
+    $('terminal').dataset.size = `${cols}x${rows}`;
+  } catch (e) {
+    terminalStatus(e.message, true);
+  }
+}
+
+function detachTerminal() {
+  terminal.attached?.close();
+  terminal.attached = null;
+  terminal.pid = null;
+  terminal.pending = [];
+  delete $('terminal').dataset.pid;
+  delete $('terminal').dataset.size;
+  $('terminal-end').hidden = true;
+}
+
+async function openTerminal() {
+  const sandbox = state.selected;
+  detachTerminal();
+  $('terminal').hidden = false;
+  ensureXterm();
+  terminal.term.reset();
+  terminal.fit.fit();
+  const saved = remembered();
+  let pid = saved.sandbox === sandbox ? saved.pid : null;
+  try {
+    if (!pid) {
+      const { cols, rows } = terminal.term;
+      const data = await gql('mutation ($id: ID!, $cols: Int!, $rows: Int!) { startProcess(sandboxId: $id, command: "bash", args: ["-l"], pty: {cols: $cols, rows: $rows}, tag: "console") { pid } }',
+        { id: sandbox, cols, rows });
+      pid = data.startProcess.pid;
+    }
+  } catch (e) {
+    terminalStatus(e.message, true);
+    return;
+  }
+  remember(sandbox, pid);
+  terminal.sandbox = sandbox;
+  terminal.pid = pid;
+  $('terminal').dataset.pid = String(pid);
+  $('terminal-end').hidden = false;
+  terminalStatus(`shell ${pid}`);
+  terminal.attached = subscribe('subscription ($id: ID!, $pid: Int!) { processOutput(sandboxId: $id, pid: $pid) { type data exitCode } }', { id: sandbox, pid }, {
+    next: (data) => {
+      const e = data.processOutput;
+      if (e.type === 'PTY') terminal.term.write(fromBase64(e.data));
+      else if (e.type === 'EXIT') {
+        terminal.term.write(`\r\n[process exited ${e.exitCode}]\r\n`);
+        terminalStatus(`shell ${pid} exited (${e.exitCode})`);
+        remember(sandbox, null);
+        detachTerminal();
+      } else terminal.term.write(e.data.replaceAll('\n', '\r\n'));
+    },
+    error: (text, error) => {
+      terminalStatus(text, true);
+      if (error?.extensions?.code === 'NOT_FOUND') remember(sandbox, null); // the shell is gone: the next Terminal starts a new one
+    },
+    done: () => {
+      if (terminal.pid === pid) terminalStatus(`shell ${pid}: detached (the sandbox paused or went away); Terminal attaches again`);
+    },
+  });
+  await resizeNow();
+  terminal.term.focus();
 }
 
 $('save-key').addEventListener('click', () => {
@@ -160,10 +340,15 @@ $('exec-form').addEventListener('submit', (event) => {
   runStreaming(state.selected, $('command').value, args);
 });
 
-$('stop').addEventListener('click', () => {
-  if (state.running) {
-    state.running.send(JSON.stringify({ id: '1', type: 'complete' }));
-    state.running.close(1000);
+$('stop').addEventListener('click', () => state.running?.close());
+
+$('terminal-open').addEventListener('click', openTerminal);
+
+$('terminal-end').addEventListener('click', async () => {
+  try {
+    await gql('mutation ($id: ID!, $pid: Int!) { signalProcess(sandboxId: $id, pid: $pid, signal: HUP) }', { id: terminal.sandbox, pid: terminal.pid });
+  } catch (e) {
+    terminalStatus(e.message, true);
   }
 });
 
@@ -201,4 +386,12 @@ $('template-form').addEventListener('submit', async (event) => {
 });
 
 $('api-key').value = state.key;
-if (state.key) refresh();
+if (state.key) {
+  refresh();
+  // After a reload: the sandbox that was open, and its terminal.
+  const saved = remembered();
+  if (saved.sandbox) {
+    select(saved.sandbox);
+    if (saved.pid) openTerminal();
+  }
+}

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Wrenn.Silo.Cluster.Events;
 using Wrenn.Silo.Cluster.Filters;
 using Wrenn.Silo.Cluster.Placement;
 using Wrenn.Silo.Data;
@@ -64,6 +65,9 @@ public static class SiloBuilderExtensions
         });
 
         silo.Services.AddSingleton<GrainHosts>();
+        // Sandbox changes reach listeners on every silo (the API's pushed sandboxEvents).
+        silo.Services.AddSingleton<SandboxChangeFeed>();
+        silo.Services.AddSingleton<ISandboxChangeFeed>(sp => sp.GetRequiredService<SandboxChangeFeed>());
         silo.Services.AddPlacementDirector<HostAffinePlacement, HostAffinePlacementDirector>();
         silo.AddIncomingGrainCallFilter<UnexpectedErrorFilter>();
         silo.AddIncomingGrainCallFilter<AuditFilter>();

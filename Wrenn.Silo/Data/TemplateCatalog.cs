@@ -94,27 +94,23 @@ public sealed class TemplateCatalog(NpgsqlDataSource dataSource)
     }
 
     /// <summary>The snapshot folders of this host's live templates (the reconciler keeps these).</summary>
-    public async Task<IReadOnlyList<string>> SnapshotDirsOnAsync(string host, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("SELECT source->>'snapshotDir' FROM wrenn_templates WHERE deleted_at IS NULL AND source->>'host' = $1 AND source->>'snapshotDir' IS NOT NULL");
-        command.Parameters.Add(new() { Value = host });
-        var dirs = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            dirs.Add(reader.GetString(0));
-        return dirs;
-    }
+    public Task<IReadOnlyList<string>> SnapshotDirsOnAsync(string host, CancellationToken cancellationToken) =>
+        TextsOnAsync("SELECT source->>'snapshotDir' FROM wrenn_templates WHERE deleted_at IS NULL AND source->>'host' = $1 AND source->>'snapshotDir' IS NOT NULL", host, cancellationToken);
 
     /// <summary>The sources of this host's live templates, as stored (what their files are layered on).</summary>
-    public async Task<IReadOnlyList<string>> SourcesOnAsync(string host, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<string>> SourcesOnAsync(string host, CancellationToken cancellationToken) =>
+        TextsOnAsync("SELECT source::text FROM wrenn_templates WHERE deleted_at IS NULL AND source->>'host' = $1", host, cancellationToken);
+
+    /// <summary>The one text column <paramref name="sql"/> selects for a host.</summary>
+    private async Task<IReadOnlyList<string>> TextsOnAsync(string sql, string host, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT source::text FROM wrenn_templates WHERE deleted_at IS NULL AND source->>'host' = $1");
+        await using var command = dataSource.CreateCommand(sql);
         command.Parameters.Add(new() { Value = host });
-        var sources = new List<string>();
+        var texts = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            sources.Add(reader.GetString(0));
-        return sources;
+            texts.Add(reader.GetString(0));
+        return texts;
     }
 
     public async Task MarkDeletedAsync(string templateId, CancellationToken cancellationToken)

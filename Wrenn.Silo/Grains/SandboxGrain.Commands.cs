@@ -10,12 +10,9 @@ using Wrenn.Silo.Grains.Turns;
 
 namespace Wrenn.Silo.Grains;
 
-/// <summary>Commands and files: shared turns, which run together but never alongside a transition.</summary>
+/// <summary>Commands run to their end: shared turns for their whole run, so a pause waits for them and a destroy cancels them.</summary>
 public sealed partial class SandboxGrain
 {
-    /// <summary>Output events buffered between the agent and a stream's consumer (the engine pulls one batch at a time).</summary>
-    private const int StreamBuffer = 256;
-
     public async Task<ExecOutcome> ExecAsync(Caller caller, ExecRequest request, CancellationToken cancellationToken)
     {
         using var turn = await _turns.EnterSharedAsync(cancellationToken);
@@ -64,78 +61,6 @@ public sealed partial class SandboxGrain
         }
     }
 
-    public async IAsyncEnumerable<byte[]> ReadFileAsync(Caller caller, string path, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        using var turn = await _turns.EnterSharedAsync(cancellationToken);
-        var agent = RunningAgent(caller);
-        await using var chunks = agent.ReadFileAsync(path, turn.Token).GetAsyncEnumerator(turn.Token);
-        while (true)
-        {
-            try
-            {
-                if (!await chunks.MoveNextAsync())
-                    yield break;
-            }
-            catch (AgentException e)
-            {
-                throw FileFailed(e, path);
-            }
-            yield return chunks.Current.ToArray();
-        }
-    }
-
-    public async Task<FileEntry> WriteFileAsync(Caller caller, string path, byte[] content, CancellationToken cancellationToken)
-    {
-        using var turn = await _turns.EnterSharedAsync(cancellationToken);
-        var agent = RunningAgent(caller);
-        try
-        {
-            return ToEntry(await agent.WriteAllBytesAsync(path, content, turn.Token));
-        }
-        catch (AgentException e)
-        {
-            throw FileFailed(e, path);
-        }
-    }
-
-    public async Task<FileEntry> WriteFileChunkAsync(Caller caller, string path, long offset, byte[] data, bool truncate, CancellationToken cancellationToken)
-    {
-        using var turn = await _turns.EnterSharedAsync(cancellationToken);
-        var agent = RunningAgent(caller);
-        if (offset < 0)
-            throw new GrainException(ErrorCodes.InvalidArgument, $"A write offset cannot be negative (got {offset}).");
-        try
-        {
-            return ToEntry(await agent.WriteChunkAsync(path, offset, data, truncate, turn.Token));
-        }
-        catch (AgentException e)
-        {
-            throw FileFailed(e, path);
-        }
-    }
-
-    public async Task<IReadOnlyList<FileEntry>> ListDirAsync(Caller caller, string path, CancellationToken cancellationToken)
-    {
-        using var turn = await _turns.EnterSharedAsync(cancellationToken);
-        var agent = RunningAgent(caller);
-        try
-        {
-            return (await agent.ListAsync(path, turn.Token)).Select(ToEntry).ToList();
-        }
-        catch (AgentException e)
-        {
-            throw FileFailed(e, path);
-        }
-    }
-
-    private AgentClient RunningAgent(Caller caller)
-    {
-        var record = Visible(caller);
-        if (record.State != SandboxState.Running || _agent is null)
-            throw NotRunning(record);
-        return _legacyAgent is null ? _agent : throw new GrainException(ErrorCodes.FailedPrecondition, _legacyAgent.Message);
-    }
-
     private static ExecEvent ToEvent(ProcessEvent next) => next.EventCase switch
     {
         ProcessEvent.EventOneofCase.Started => new ExecEvent(ExecEventKind.Started, Pid: next.Started.Pid),
@@ -155,19 +80,15 @@ public sealed partial class SandboxGrain
         _ => new(ErrorCodes.Unavailable, $"Sandbox {Id}'s agent did not answer: {e.Message}"),
     };
 
-    private static GrainException FileFailed(AgentException e, string path) => e.Code switch
-    {
-        StatusCode.NotFound => new(ErrorCodes.NotFound, $"{path}: no such file or directory in the sandbox."),
-        StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.AlreadyExists or StatusCode.PermissionDenied =>
-            new(ErrorCodes.InvalidArgument, $"{path}: {e.Message}"),
-        _ => new(ErrorCodes.Unavailable, $"{path}: the sandbox's agent did not answer ({e.Message})."),
-    };
-
     private static StartRequest ToStart(ExecRequest request)
     {
         if (string.IsNullOrWhiteSpace(request.Command))
             throw new GrainException(ErrorCodes.InvalidArgument, "An exec needs a command: a program on the guest's PATH or an absolute path.");
         var start = new StartRequest { Command = request.Command, Cwd = request.Cwd ?? "" };
+        if (request.Stdin is { Length: > MaxInputBytes } large)
+            throw new GrainException(ErrorCodes.InvalidArgument, $"An exec's stdin of {large.Length} bytes is more than it takes ({MaxInputBytes / (1024 * 1024)} MiB): write a file and redirect it instead.");
+        if (request.Stdin is { } stdin)
+            start.Input = Google.Protobuf.ByteString.CopyFrom(stdin); // written, then the input is closed
         if (request.Args is not null)
             start.Args.AddRange(request.Args);
         foreach (var (name, value) in request.Env ?? new Dictionary<string, string>())
@@ -182,8 +103,4 @@ public sealed partial class SandboxGrain
             <= 0 => throw new GrainException(ErrorCodes.InvalidArgument, $"An exec timeout must be at least 1 second (got {request.TimeoutSeconds})."),
             var s => TimeSpan.FromSeconds(s.Value),
         };
-
-    private static FileEntry ToEntry(EntryInfo entry) =>
-        new(entry.Path, entry.Name, entry.Type == EntryType.Directory, entry.Size,
-            entry.ModifiedUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(entry.ModifiedUnixMs) : null);
 }

@@ -17,15 +17,15 @@ public sealed partial class SandboxGrain
 
     /// <summary>Running: the record's deadline destroys it.</summary>
     private Task KeepDeadlineAsync() =>
-        _record is { State: SandboxState.Running, Deadline: { } deadline } ? ArmAsync(deadline) : Task.CompletedTask;
+        _record is { State: SandboxState.Running } && DueAt() is { } deadline ? ArmAsync(deadline) : Task.CompletedTask;
 
     /// <summary>Paused: the retention deletes it, counted from when it was paused.</summary>
     private Task KeepRetentionAsync()
     {
-        if (_record is not { State: SandboxState.Paused } record)
+        if (_record is not { State: SandboxState.Paused } || DueAt() is not { } retained)
             return Task.CompletedTask;
         StayActive();
-        return ArmAsync((record.PausedAt ?? DateTimeOffset.UtcNow) + options.Value.PausedRetention);
+        return ArmAsync(retained);
     }
 
     /// <summary>A grain timer waits at most this long (timers cannot wait weeks); when it fires early it is set again.</summary>
@@ -58,34 +58,45 @@ public sealed partial class SandboxGrain
     /// <summary>Destroys the sandbox if its timeout or retention has passed; otherwise sets the exact timer again.</summary>
     private async Task CheckDeadlineAsync()
     {
-        using var turn = await _turns.EnterExclusiveAsync();
+        if (DueAt() is not { } due)
+        {
+            await ForgetTimersAsync();
+            return;
+        }
+        if (DateTimeOffset.UtcNow < due)
+        {
+            await ArmAsync(due); // early (a reminder tick, a timer capped at a day): look again then
+            return;
+        }
+        // Past it: like a destroy, commands still running are cancelled.
+        using var turn = await _turns.EnterExclusiveCancellingSharedAsync();
         switch (_record)
         {
-            case { State: SandboxState.Running, Deadline: { } deadline }:
-                if (DateTimeOffset.UtcNow < deadline)
-                {
-                    await KeepDeadlineAsync();
-                    return;
-                }
+            case { State: SandboxState.Running, Deadline: { } deadline } when DateTimeOffset.UtcNow >= deadline:
                 LogTimedOut(Id, deadline);
                 await EndAsync(SandboxState.Destroyed, "its timeout passed", _record.Vm);
                 await audit.RecordAsync(Caller.System, "sandbox.timeout", Id, null, CancellationToken.None);
                 return;
-            case { State: SandboxState.Paused } paused:
-                if (DateTimeOffset.UtcNow < (paused.PausedAt ?? DateTimeOffset.UtcNow) + options.Value.PausedRetention)
-                {
-                    await KeepRetentionAsync();
-                    return;
-                }
+            case { State: SandboxState.Paused } when DueAt() is { } retained && DateTimeOffset.UtcNow >= retained:
                 LogRetentionPassed(Id, options.Value.PausedRetention);
                 await EndAsync(SandboxState.Destroyed, $"it stayed paused longer than the retention of {options.Value.PausedRetention}", null);
                 await audit.RecordAsync(Caller.System, "sandbox.retention", Id, null, CancellationToken.None);
                 return;
             default:
-                await ForgetTimersAsync();
+                // It changed while this waited for its turn (a resume, a new timeout): the timers follow the record again.
+                if (DueAt() is { } next)
+                    await ArmAsync(next);
                 return;
         }
     }
+
+    /// <summary>When the record says the sandbox goes: a running one at its deadline, a paused one at the end of its retention.</summary>
+    private DateTimeOffset? DueAt() => _record switch
+    {
+        { State: SandboxState.Running, Deadline: { } deadline } => deadline,
+        { State: SandboxState.Paused } paused => (paused.PausedAt ?? DateTimeOffset.UtcNow) + options.Value.PausedRetention,
+        _ => null,
+    };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} stayed paused longer than the retention of {Retention}; deleting it")]
     private partial void LogRetentionPassed(string sandboxId, TimeSpan retention);

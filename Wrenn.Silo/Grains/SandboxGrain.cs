@@ -19,7 +19,8 @@ namespace Wrenn.Silo.Grains;
 /// One sandbox, on the silo whose host runs its VM (host-affine placement; never moved). Its record
 /// (state, VM handle, deadline) is written at every transition; after a silo restart the next
 /// activation re-adopts the VM or, if it is gone, marks the sandbox lost and frees what it held.
-/// The lifecycle reads in SandboxGrain.Lifecycle.cs, commands and files in SandboxGrain.Commands.cs,
+/// The lifecycle reads in SandboxGrain.Lifecycle.cs, commands in SandboxGrain.Commands.cs, processes
+/// that outlive a call in SandboxGrain.Processes.cs, files and watches in SandboxGrain.Files.cs,
 /// timeouts and retention in SandboxGrain.Deadlines.cs.
 /// </summary>
 [GrainType(GrainTypes.Sandbox)]
@@ -43,6 +44,12 @@ public sealed partial class SandboxGrain(
     private IAsyncDisposable? _clock;
     private CancellationTokenSource? _memoryWatch;
     private LegacyAgentException? _legacyAgent;
+
+    /// <summary>
+    /// Ends when the VM this activation drives stops being driven (pause, template, destroy, failure,
+    /// deactivation): attached outputs and watches, which hold no turn, end with it.
+    /// </summary>
+    private CancellationTokenSource? _attached;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -114,6 +121,7 @@ public sealed partial class SandboxGrain(
     private void AttachTo(SandboxVm vm)
     {
         StayActive();
+        _attached = new CancellationTokenSource();
         _agent = vm.Agent();
         _clock = vms.KeepClock(vm);
         _memoryWatch = new CancellationTokenSource();
@@ -140,6 +148,10 @@ public sealed partial class SandboxGrain(
 
     private async Task DetachAsync()
     {
+        // First, so that the streams on the agent connection see an end, not a failure, when it closes.
+        // Not disposed: a stream may still link to its token while unwinding (no timer is attached to it).
+        _attached?.Cancel();
+        _attached = null;
         _memoryWatch?.Cancel();
         _memoryWatch = null;
         if (_clock is not null)

@@ -1,12 +1,12 @@
 using System.Reflection;
-using System.Reflection.Metadata;
-using System.Reflection.PortableExecutable;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wrenn.Abstractions.Plugins;
+using Wrenn.Silo.Plugins.Calls;
+using McMasterLoader = McMaster.NETCore.Plugins.PluginLoader;
 
 namespace Wrenn.Silo.Plugins;
 
@@ -14,8 +14,11 @@ namespace Wrenn.Silo.Plugins;
 /// Finds plugins (folders holding a <c>plugin.json</c>) on the search path, chooses one per kind from
 /// configuration (<c>Wrenn:Plugins:Vmm = "qemu"</c> …), refuses a set that cannot work — another
 /// major or a newer minor Wrenn.Abstractions (by manifest and by the assembly reference compiled
-/// into the plugin), a capability no chosen plugin provides — and loads each chosen plugin into an
-/// AssemblyLoadContext of its own, where its entry type registers its services.
+/// into the plugin), a shared Microsoft.Extensions.* contract newer than the silo's, a capability no
+/// chosen plugin provides — and loads each chosen plugin through a McMaster.NETCore.Plugins loader of
+/// its own (<see cref="PluginAssemblies"/>). Its services are registered by its entry type or by
+/// convention (<see cref="PluginRegistration"/>), and its contract is wrapped in a decorator that
+/// times and logs every call with the plugin's name (<see cref="PluginCallDecoration"/>).
 /// </summary>
 public static class PluginLoader
 {
@@ -31,7 +34,7 @@ public static class PluginLoader
     private static readonly JsonSerializerOptions ManifestJson = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>The Wrenn.Abstractions this silo was built with.</summary>
-    public static Version HostAbstractions { get; } = typeof(IWrennPlugin).Assembly.GetName().Version!;
+    public static Version HostAbstractions => PluginCompatibility.HostAbstractions;
 
     /// <summary>Finds and chooses, without loading anything: what <c>wrenn plugins</c> shows.</summary>
     public static PluginReport Inspect(IReadOnlyList<string> searchPath, IConfiguration configuration)
@@ -53,9 +56,9 @@ public static class PluginLoader
                     problems.Add($"{manifestPath} is not a valid plugin manifest: {e.Message}");
                     continue;
                 }
-                if (manifest is null || string.IsNullOrEmpty(manifest.Name) || string.IsNullOrEmpty(manifest.Assembly) || string.IsNullOrEmpty(manifest.EntryType))
+                if (manifest is null || string.IsNullOrEmpty(manifest.Name) || string.IsNullOrEmpty(manifest.Assembly))
                 {
-                    problems.Add($"{manifestPath} lacks name, assembly or entryType.");
+                    problems.Add($"{manifestPath} lacks name or assembly.");
                     continue;
                 }
                 var directory = Path.GetDirectoryName(manifestPath)!;
@@ -85,7 +88,7 @@ public static class PluginLoader
 
         foreach (var (kind, plugin) in chosen)
         {
-            if (VersionProblem(plugin.Manifest, plugin.Directory) is { } problem)
+            if (PluginCompatibility.Problem(plugin.Manifest, plugin.Directory) is { } problem)
                 problems.Add(problem);
         }
         var provided = chosen.Values.SelectMany(p => p.Manifest.Provides ?? []).ToHashSet(StringComparer.Ordinal);
@@ -111,104 +114,92 @@ public static class PluginLoader
     }
 
     /// <summary>
-    /// Loads the chosen plugins and lets each register its services; throws
-    /// <see cref="PluginLoadException"/> naming every problem when the set cannot work.
+    /// Loads the chosen plugins, registers each one's services in <paramref name="services"/> and
+    /// decorates its contract; throws <see cref="PluginLoadException"/> naming every problem when the
+    /// set cannot work. Registers the <see cref="PluginHost"/> (plugins may take it in their
+    /// constructors) and the <see cref="LoadedPlugins"/>. Settings: <c>Wrenn:Plugins:{Kind}</c> picks,
+    /// <c>Wrenn:Plugins:{name}</c> is each plugin's own section, <c>Wrenn:PluginCalls:SlowAfter</c>.
     /// </summary>
     public static PluginReport Load(IServiceCollection services, IReadOnlyList<string> searchPath, IConfiguration configuration, PluginHost host)
     {
+        var callOptions = CallOptions(configuration);
         var report = Inspect(searchPath, configuration);
         if (report.Problems.Count > 0)
             throw new PluginLoadException(report);
         var problems = new List<string>();
-        // Plugins may take the PluginHost in their constructors.
+        var loaded = new List<LoadedPlugin>();
         services.TryAddSingleton(host);
         foreach (var plugin in report.Found.Where(f => f.Chosen))
         {
             try
             {
-                var context = new PluginLoadContext(Path.Combine(plugin.Directory, plugin.Manifest.Assembly));
-                var assembly = context.LoadFromAssemblyPath(Path.Combine(plugin.Directory, plugin.Manifest.Assembly));
-                var entryType = assembly.GetType(plugin.Manifest.EntryType, throwOnError: false)
-                    ?? throw new InvalidOperationException($"its assembly has no type {plugin.Manifest.EntryType}");
-                if (Activator.CreateInstance(entryType) is not IWrennPlugin entry)
-                    throw new InvalidOperationException($"{plugin.Manifest.EntryType} does not implement IWrennPlugin (is it built against another Wrenn.Abstractions?)");
-                entry.Register(services, configuration.GetSection($"Wrenn:Plugins:{plugin.Manifest.Name}"), host);
+                var loader = PluginAssemblies.Create(plugin, unloadable: false);
+                var assembly = loader.LoadDefaultAssembly();
+                PluginRegistration.Register(assembly, plugin.Manifest, services, SectionOf(configuration, plugin), host);
+                PluginCallDecoration.DecorateContract(services, plugin.Manifest.Kind, plugin.Manifest.Name, callOptions);
+                loaded.Add(new LoadedPlugin(plugin, loader, assembly));
             }
-            catch (Exception e) when (e is InvalidOperationException or IOException or BadImageFormatException or TypeLoadException or MissingMethodException or TargetInvocationException)
+            catch (Exception e) when (IsPluginFault(e))
             {
-                problems.Add($"{plugin.Manifest.Kind} plugin '{plugin.Manifest.Name}' could not be loaded from {plugin.Directory}: {e.Message}");
+                problems.Add($"{plugin.Manifest.Kind} plugin '{plugin.Manifest.Name}' could not be loaded from {plugin.Directory}: {Unwrap(e).Message}");
             }
         }
         if (problems.Count > 0)
             throw new PluginLoadException(report with { Problems = problems });
+        services.AddSingleton(new LoadedPlugins(loaded));
         return report;
     }
 
     /// <summary>
-    /// Loads every plugin found (chosen or not) on its own, each into a throwaway container, and asks
-    /// the ones that can tell what they lack here (IPluginDiagnostics): what <c>wrenn plugins</c> shows.
+    /// Loads every plugin found (chosen or not) on its own, each through an unloadable loader into a
+    /// throwaway container, and asks the ones that can tell what they lack here (IPluginDiagnostics):
+    /// what <c>wrenn plugins</c> shows. Every loader is unloaded again.
     /// </summary>
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> Diagnose(PluginReport report, IConfiguration configuration, PluginHost host)
     {
+        var callOptions = CallOptions(configuration);
         var answers = new Dictionary<string, IReadOnlyList<string>>();
         foreach (var plugin in report.Found)
         {
+            using var loader = PluginAssemblies.Create(plugin, unloadable: true);
             try
             {
                 var services = new ServiceCollection();
                 services.AddLogging();
                 services.TryAddSingleton(host);
-                var context = new PluginLoadContext(Path.Combine(plugin.Directory, plugin.Manifest.Assembly));
-                var entry = (IWrennPlugin)Activator.CreateInstance(context.LoadFromAssemblyPath(Path.Combine(plugin.Directory, plugin.Manifest.Assembly))
-                    .GetType(plugin.Manifest.EntryType, throwOnError: true)!)!;
-                entry.Register(services, configuration.GetSection($"Wrenn:Plugins:{plugin.Manifest.Name}"), host);
+                PluginRegistration.Register(loader.LoadDefaultAssembly(), plugin.Manifest, services, SectionOf(configuration, plugin), host);
+                PluginCallDecoration.DecorateDiagnostics(services, plugin.Manifest.Kind, plugin.Manifest.Name, callOptions);
                 using var provider = services.BuildServiceProvider();
                 answers[plugin.Directory] = provider.GetServices<IPluginDiagnostics>().SelectMany(d => d.Check()).ToList();
             }
-            catch (Exception e) when (e is InvalidOperationException or IOException or BadImageFormatException or TypeLoadException or InvalidCastException or MissingMethodException or TargetInvocationException)
+            catch (Exception e) when (IsPluginFault(e))
             {
-                answers[plugin.Directory] = [$"it could not be loaded: {e.Message}"];
+                answers[plugin.Directory] = [$"it could not be loaded: {Unwrap(e).Message}"];
             }
         }
         return answers;
     }
 
-    /// <summary>Another major, or a newer minor, than the silo's Wrenn.Abstractions — by manifest, and by the reference compiled into the assembly.</summary>
-    private static string? VersionProblem(PluginManifest manifest, string directory)
+    private static IConfiguration SectionOf(IConfiguration configuration, FoundPlugin plugin) =>
+        configuration.GetSection($"Wrenn:Plugins:{plugin.Manifest.Name}");
+
+    private static PluginCallOptions CallOptions(IConfiguration configuration)
     {
-        var who = $"{manifest.Kind} plugin '{manifest.Name}'";
-        if (!Version.TryParse(manifest.AbstractionsVersion, out var declared))
-            return $"{who} declares abstractionsVersion '{manifest.AbstractionsVersion}', which is not a version like 1.0.";
-        if (Incompatible(declared) is { } reason)
-            return $"{who} is built for Wrenn.Abstractions {declared.Major}.{declared.Minor} (manifest) but this silo has {HostAbstractions.Major}.{HostAbstractions.Minor}: {reason}.";
-        var assemblyPath = Path.Combine(directory, manifest.Assembly);
-        if (!File.Exists(assemblyPath))
-            return $"{who}: its assembly {assemblyPath} is missing.";
-        var referenced = ReferencedAbstractions(assemblyPath);
-        if (referenced is null)
-            return $"{who}: {manifest.Assembly} does not reference Wrenn.Abstractions, so it cannot be a Wrenn plugin.";
-        if (Incompatible(referenced) is { } compiled)
-            return $"{who} was compiled against Wrenn.Abstractions {referenced.Major}.{referenced.Minor} but this silo has {HostAbstractions.Major}.{HostAbstractions.Minor}: {compiled}.";
-        return null;
+        var options = configuration.GetSection("Wrenn:PluginCalls").Get<PluginCallOptions>() ?? new PluginCallOptions();
+        options.Validate();
+        return options;
     }
 
-    private static string? Incompatible(Version plugin) =>
-        plugin.Major != HostAbstractions.Major ? "another major version; rebuild the plugin against this one"
-        : plugin.Minor > HostAbstractions.Minor ? "a newer minor version; upgrade the silo or use an older build of the plugin"
-        : null;
+    /// <summary>What a broken or mismatched plugin throws while it is loaded and registers its services.</summary>
+    private static bool IsPluginFault(Exception e) =>
+        e is InvalidOperationException or IOException or BadImageFormatException or TypeLoadException or MissingMethodException
+            or TargetInvocationException or InvalidCastException or ReflectionTypeLoadException or ArgumentException;
 
-    /// <summary>Reads the assembly's reference to Wrenn.Abstractions without loading it.</summary>
-    private static Version? ReferencedAbstractions(string assemblyPath)
-    {
-        using var stream = File.OpenRead(assemblyPath);
-        using var pe = new PEReader(stream);
-        var metadata = pe.GetMetadataReader();
-        foreach (var handle in metadata.AssemblyReferences)
-        {
-            var reference = metadata.GetAssemblyReference(handle);
-            if (metadata.GetString(reference.Name) == "Wrenn.Abstractions")
-                return reference.Version;
-        }
-        return null;
-    }
+    private static Exception Unwrap(Exception e) => e is TargetInvocationException { InnerException: { } inner } ? inner : e;
 }
+
+/// <summary>A chosen plugin as loaded: its loader (kept for the silo's lifetime) and its main assembly.</summary>
+public sealed record LoadedPlugin(FoundPlugin Plugin, McMasterLoader Loader, Assembly Assembly);
+
+/// <summary>The plugins a silo loaded, one per kind, in the silo's container.</summary>
+public sealed record LoadedPlugins(IReadOnlyList<LoadedPlugin> Plugins);

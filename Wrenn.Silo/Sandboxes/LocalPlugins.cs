@@ -10,8 +10,8 @@ using Wrenn.Plugins.Vmm.Qemu;
 namespace Wrenn.Silo.Sandboxes;
 
 /// <summary>
-/// The project's own plugins for one owner prefix, composed directly with default options. Plugin
-/// loading (issue 4) replaces this for the silo; the demo, the VM tests and the benchmarks use it.
+/// The project's own plugins for one owner prefix, composed directly with default options. The silo
+/// loads its plugins from their folders instead (PluginLoader); the demo, the VM tests and the benchmarks use this.
 /// </summary>
 public sealed record LocalPlugins(
     PluginHost Host, QemuVmm Vmm, NetnsNetwork Network, Qcow2Storage Storage, FileMemoryBackend Memory, ChronyGuestClock Clock)

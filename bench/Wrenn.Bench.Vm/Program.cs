@@ -14,6 +14,7 @@ using Wrenn.Testing;
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- platform [ROUNDS BURST] → bench/results/platform.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- api [SECONDS]          → bench/results/api.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- agent [ROUNDTRIPS MIB]  → bench/results/agent.md
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- terminal [KEYSTROKES]   → bench/results/terminal.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- jail [ROUNDS ROUNDTRIPS] → bench/results/jail.md
 if (args.FirstOrDefault() == "jail")
 {
@@ -23,6 +24,11 @@ if (args.FirstOrDefault() == "jail")
 if (args.FirstOrDefault() == "agent")
 {
     await AgentBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);
+    return;
+}
+if (args.FirstOrDefault() == "terminal")
+{
+    await TerminalBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
     return;
 }
 if (args.FirstOrDefault() == "api")

@@ -10,7 +10,14 @@ var uptime = new AgentUptime();
 if (AgentOptions.Parse(args) is not { } options)
     return 2;
 
-var builder = WebApplication.CreateSlimBuilder();
+// No configuration files to reload: by default the host watches its content root (the working
+// directory, / in the guest) recursively for appsettings changes, which held an inotify watch for
+// every folder of the guest (thousands) and woke the agent for every folder users made.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+{
+    ContentRootPath = AppContext.BaseDirectory,
+    Args = ["--hostBuilder:reloadConfigOnChange=false"],
+});
 builder.Logging.ClearProviders();
 builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
 // Concise: the agent's stderr is the guest console, which is slow under emulation.

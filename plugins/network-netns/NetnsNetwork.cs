@@ -104,6 +104,11 @@ public sealed partial class NetnsNetwork : INetwork
         var hostLink = slot.Properties["hostLink"];
         var hostEnd = slot.Properties["hostEnd"];
         var nsEnd = slot.HostAddress.ToString();
+        // The slot is ours now (its file was claimed exclusively), so anything already carrying its
+        // names is a leftover — a release whose namespace delete failed (a process still inside it)
+        // or a crash: it goes first, rather than failing this allocation.
+        await HostCommand.TryRunAsync("ip", ["link", "delete", hostLink], ct);
+        await HostCommand.TryRunAsync("ip", ["netns", "delete", ns], ct);
         await Ip(ct, "netns", "add", ns);
         await Ip(ct, "-n", ns, "link", "set", "lo", "up");
         await Ip(ct, "link", "add", hostLink, "type", "veth", "peer", "name", InnerVeth, "netns", ns);

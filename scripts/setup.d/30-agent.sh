@@ -22,5 +22,8 @@ fi
 mkdir -p artifacts/agent
 ln -sfn "$cached" artifacts/agent/wrenn-agent
 touch "$(dirname "$cached")"
-# Keep the three newest builds (others' checkouts may still point at a recent one), drop the rest.
-ls -1dt "$WRENN_CACHE"/agent/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
+# Keep the four builds used most recently (other checkouts on this machine may run on theirs);
+# drop older ones only once nobody touched them for a day.
+ls -1dt "$WRENN_CACHE"/agent/*/ 2>/dev/null | tail -n +5 | while read -r old; do
+  find "$old" -maxdepth 0 -mmin +1440 -exec rm -rf {} +
+done

@@ -6,6 +6,10 @@
 # history; without it the upgrade test fails, naming the commit.
 set -euo pipefail
 cd "$WRENN_ROOT"
+if [ "${WRENN_SETUP_FOR_TESTS:-0}" != 1 ]; then
+  echo "    previous version: only the tests need it (scripts/test builds it)"
+  exit 0
+fi
 commit=$(tr -d '[:space:]' < scripts/previous-version)
 dir="$WRENN_CACHE/previous/$commit"
 if [ -f "$dir/ready" ]; then
@@ -24,9 +28,13 @@ git archive "$commit" | tar -x -C "$dir/tree"
   cd "$dir/tree"
   bash scripts/setup.d/30-agent.sh
   bash scripts/setup.d/40-image.sh
-  # Its own copy of the root filesystem: the shared image cache drops old builds.
-  rootfs=$(readlink -f artifacts/image/rootfs.ext4)
-  rm artifacts/image/rootfs.ext4 && cp --sparse=always "$rootfs" artifacts/image/rootfs.ext4
+  # Its own copy of the image: the shared image cache drops old builds. The manifest names the
+  # files by path, so it is rewritten to the copies.
+  for file in vmlinuz vmlinux initrd.img rootfs.ext4; do
+    real=$(readlink -f "artifacts/image/$file")
+    rm "artifacts/image/$file" && cp --sparse=always "$real" "artifacts/image/$file"
+    sed -i "s|\"$real\"|\"$dir/tree/artifacts/image/$file\"|" artifacts/image/manifest.json
+  done
   dotnet build Wrenn.Silo/Wrenn.Silo.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
 ) > "$dir/build.log" 2>&1 || { tail -n 30 "$dir/build.log" >&2; echo "previous version: build failed (log: $dir/build.log)" >&2; exit 1; }
 touch "$dir/ready"

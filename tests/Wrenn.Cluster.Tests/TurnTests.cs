@@ -19,9 +19,13 @@ public sealed class TurnTests(TwoSilos two) : IClassFixture<TwoSilos>
     public async Task Shared_turns_run_together_and_an_exclusive_turn_runs_alone()
     {
         var key = Guid.NewGuid().ToString("N");
-        var first = Probe(0, key).SharedAsync("a", 1500);
-        var second = Probe(1, key).SharedAsync("b", 1500);
-        await Task.Delay(200);
+        var first = Probe(0, key).SharedAsync("a", 5000);
+        var second = Probe(1, key).SharedAsync("b", 5000);
+        // The exclusive turn is asked for once both shared ones run: a fixed delay raced the second
+        // call's first trip across silos on a loaded machine.
+        var deadline = DateTime.UtcNow.AddSeconds(4);
+        while (await Probe(0, key).SharedHeldAsync() < 2 && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
         var exclusive = Probe(0, key).ExclusiveAsync("x", 100);
         var spans = await Task.WhenAll(first, second, exclusive);
 
@@ -71,5 +75,32 @@ public sealed class TurnTests(TwoSilos two) : IClassFixture<TwoSilos>
 
         Assert.True(cancelled.Cancelled, "the running shared turn was not cancelled");
         Assert.True(destroy.Start >= cancelled.End, "the exclusive turn started before the cancelled shared one ended");
+    }
+
+    [Fact]
+    public async Task A_shared_turn_queued_when_an_exclusive_turn_cancels_shared_ones_still_runs_with_its_token_cancelled()
+    {
+        // A read waiting behind a pause when a destroy comes must answer (the reconciler's read at
+        // start failed the silo's start when it was cancelled instead).
+        var key = Guid.NewGuid().ToString("N");
+        var pause = Probe(0, key).ExclusiveAsync("pause", 3000);
+        await UntilAsync(key, p => p.ExclusiveHeldAsync());
+        var queued = Probe(1, key).SharedAsync("queued", 0);
+        await UntilAsync(key, async p => await p.WaitingAsync() == 1);
+        var destroy = Probe(0, key).ExclusiveCancellingSharedAsync("destroy");
+        var (p, q, d) = (await pause, await queued, await destroy);
+
+        Assert.True(q.Cancelled, "the queued shared turn's token was not cancelled by the destroy");
+        Assert.True(q.Start >= p.End && d.Start >= q.End, "the turns did not run in the order they were asked for");
+    }
+
+    private async Task UntilAsync(string key, Func<ITurnProbeGrain, Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await condition(Probe(0, key)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the probe grain never reached the expected state");
+            await Task.Delay(20);
+        }
     }
 }

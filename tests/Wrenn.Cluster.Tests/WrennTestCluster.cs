@@ -54,11 +54,7 @@ public sealed class WrennTestCluster : IAsyncDisposable
         builder.Options.ServiceId = $"test-{purpose}";
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.Services.AddSingleton(database);
-            silo.Services.AddSingleton(database.Main);
-            silo.Services.AddSingleton<SandboxStore>();
-            silo.Services.AddSingleton<AuditLog>();
-            silo.Services.AddSingleton<ClusterHosts>();
+            silo.Services.AddWrennClusterServices(database);
             silo.Services.AddSingleton(Options.Create(new CapacityOptions { Vcpus = 8, MemoryMib = 8192, DiskMib = 100_000 }));
             silo.Services.AddSingleton(new HostFacts("/tmp"));
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));

@@ -1,9 +1,12 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Wrenn.Abstractions.Plugins;
+using Wrenn.Abstractions.Testing;
 using Wrenn.Plugins.Network.Netns;
 
-// Usage: SlotTaker SLOT_DIR COUNT OWNER — waits for a line on stdin (so both processes start
-// together), takes COUNT slots and prints their numbers, one per line.
-var allocator = new SlotAllocator(args[0], maxSlots: 10_000);
-var count = int.Parse(args[1]);
-Console.In.ReadLine();
-for (var i = 0; i < count; i++)
-    Console.WriteLine(allocator.Take(args[2], $"sb-taker-{i}"));
+// Usage: SlotTaker OWNER DATA_DIR RUNTIME_DIR COUNT — the other process of the conformance kit's
+// "allocation is unique across processes": the netns plugin for that owner and folders allocates
+// COUNT slots when told to, prints them, and releases them when told to (NetworkConformance.RunAllocatorAsync).
+var host = new PluginHost(args[0], args[1], args[2], "/run/wrenn", "/var/cache/wrenn");
+var network = new NetnsNetwork(Options.Create(new NetnsOptions()), host, NullLogger<NetnsNetwork>.Instance);
+await NetworkConformance.RunAllocatorAsync(network, int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));

@@ -32,7 +32,7 @@ public sealed class MutationType : ObjectGraphType
                 return true;
             });
         Field<NonNullGraphType<SandboxType>, SandboxInfo>("pauseSandbox")
-            .Description("Snapshots the sandbox to disk and stops its VM: it holds no memory or CPU until resumed. Waits for running commands.")
+            .Description("Snapshots the sandbox to disk and stops its VM: it holds no memory or CPU until resumed. Waits for running exec and execStream commands; processes started with startProcess are frozen with it and run on after the resume (processOutput and watchDir subscriptions complete).")
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("id")).PauseAsync(c.Api().Caller));
         Field<NonNullGraphType<SandboxType>, SandboxInfo>("resumeSandbox").Description("Brings a paused sandbox back exactly as it was.")
@@ -42,7 +42,7 @@ public sealed class MutationType : ObjectGraphType
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .Argument<NonNullGraphType<IntGraphType>>("seconds")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("id")).SetTimeoutAsync(c.Api().Caller, c.GetArgument<int>("seconds")));
-        ExecArguments.AddTo(Field<NonNullGraphType<ExecResultType>, ExecOutcome>("exec").Description("Runs a command to its end and returns its exit code and output."))
+        ExecArguments.AddTo(Field<NonNullGraphType<ExecResultType>, ExecOutcome>("exec").Description("Runs a command to its end and returns its exit code and output."), stdin: true)
             .Argument<IntGraphType>("timeoutSeconds")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId"))
                 .ExecAsync(c.Api().Caller, ExecArguments.Read(c) with { TimeoutSeconds = c.GetArgument<int?>("timeoutSeconds") }, c.CancellationToken));
@@ -54,9 +54,29 @@ public sealed class MutationType : ObjectGraphType
             .ResolveAsync(async c =>
             {
                 var text = c.GetArgument<string>("content");
-                var content = c.GetArgument("encoding", FileEncoding.Utf8) == FileEncoding.Base64 ? FromBase64(text) : Encoding.UTF8.GetBytes(text);
+                var content = c.GetArgument("encoding", FileEncoding.Utf8) == FileEncoding.Base64 ? Base64Argument.Decode(text, "content") : Encoding.UTF8.GetBytes(text);
                 return await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).WriteFileAsync(c.Api().Caller, c.GetArgument<string>("path"), content, c.CancellationToken);
             });
+        Field<NonNullGraphType<FileInfoType>, FileEntry>("makeDir").Description("Makes a folder and any missing parents (an existing folder is fine).")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<NonNullGraphType<StringGraphType>>("path")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).MakeDirAsync(c.Api().Caller, c.GetArgument<string>("path"), c.CancellationToken));
+        Field<NonNullGraphType<FileInfoType>, FileEntry>("movePath").Description("Renames a file or folder; an existing target is refused.")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<NonNullGraphType<StringGraphType>>("from")
+            .Argument<NonNullGraphType<StringGraphType>>("to")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId"))
+                .MovePathAsync(c.Api().Caller, c.GetArgument<string>("from"), c.GetArgument<string>("to"), c.CancellationToken));
+        Field<NonNullGraphType<BooleanGraphType>, bool>("removePath").Description("Removes a file, or a folder (a non-empty one only with recursive).")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<NonNullGraphType<StringGraphType>>("path")
+            .Argument<BooleanGraphType>("recursive", a => a.DefaultValue = false)
+            .ResolveAsync(async c =>
+            {
+                await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).RemovePathAsync(c.Api().Caller, c.GetArgument<string>("path"), c.GetArgument("recursive", false), c.CancellationToken);
+                return true;
+            });
+        ProcessRoots.AddMutations(this);
         Field<NonNullGraphType<TemplateType>, TemplateInfo>("createTemplateFromSandbox")
             .Description("Freezes a running sandbox into a template (it goes on running); sandboxes from it start in that state.")
             .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
@@ -79,17 +99,5 @@ public sealed class MutationType : ObjectGraphType
         Field<NonNullGraphType<BooleanGraphType>, bool>("revokeApiKey").Description("Admin keys only.")
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .ResolveAsync(async c => await c.Api().Backend.RevokeApiKeyAsync(c.Api().Caller, c.GetArgument<string>("id"), c.CancellationToken));
-    }
-
-    private static byte[] FromBase64(string text)
-    {
-        try
-        {
-            return Convert.FromBase64String(text);
-        }
-        catch (FormatException)
-        {
-            throw ApiErrors.Error("BAD_USER_INPUT", "content is not valid base64 (encoding: BASE64).");
-        }
     }
 }

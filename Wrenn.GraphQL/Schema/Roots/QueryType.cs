@@ -57,6 +57,11 @@ public sealed class QueryType : ObjectGraphType
             .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
             .Argument<NonNullGraphType<StringGraphType>>("path")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).ListDirAsync(c.Api().Caller, c.GetArgument<string>("path"), c.CancellationToken));
+        Field<FileInfoType, FileEntry?>("stat").Description("What is at a path, or null if nothing is.")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<NonNullGraphType<StringGraphType>>("path")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).StatAsync(c.Api().Caller, c.GetArgument<string>("path"), c.CancellationToken));
+        ProcessRoots.AddQueries(this);
         Field<NonNullGraphType<TeamType>, TeamInfo>("me").Description("Your team.")
             .ResolveAsync(async c => await c.Api().Backend.TeamAsync(c.Api().Caller, c.CancellationToken));
     }

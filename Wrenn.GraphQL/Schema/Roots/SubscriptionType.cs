@@ -13,8 +13,16 @@ public sealed class SubscriptionType : ObjectGraphType
     {
         Name = "Subscription";
         ExecArguments.AddTo(Field<NonNullGraphType<ExecEventType>, ExecStreamEvent>("execStream")
-                .Description("Runs a command and streams its output as it comes, then EXIT. Closing the subscription kills the command's process group."))
+                .Description("Runs a command and streams its output as it comes, then EXIT. Closing the subscription kills the command's process group."), stdin: true)
             .ResolveStream(c => new AsyncEnumerableObservable<ExecStreamEvent>(token => ExecStreamAsync(c, token), c.Api().Credits));
+        ProcessRoots.AddSubscriptions(this);
+        Field<NonNullGraphType<FileEventType>, FileChange>("watchDir")
+            .Description("Changes under a folder (and with recursive, every folder below it, also ones made later), from the moment the watch is in place. Closing the subscription removes the watch; it completes when the sandbox pauses.")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<NonNullGraphType<StringGraphType>>("path")
+            .Argument<BooleanGraphType>("recursive", a => a.DefaultValue = false)
+            .ResolveStream(c => new AsyncEnumerableObservable<FileChange>(token => c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId"))
+                .WatchDirAsync(c.Api().Caller, c.GetArgument<string>("path"), c.GetArgument("recursive", false), token), c.Api().Credits));
         Field<NonNullGraphType<SandboxEventType>, SandboxInfo>("sandboxEvents").Description("Changes of state of one sandbox, or of all your team's sandboxes.")
             .Argument<IdGraphType>("sandboxId")
             .ResolveStream(c => new AsyncEnumerableObservable<SandboxInfo>(token => SandboxEventsAsync(c, token), c.Api().Credits));

@@ -5,7 +5,8 @@ namespace Wrenn.Silo.Grains.Turns;
 /// transitions) run alone; shared turns (execs, file calls, reads) run together; a shared turn
 /// asked for behind a waiting exclusive one waits for it, so transitions are never starved. An
 /// exclusive turn may cancel the shared turns running or queued before it (destroy cancels
-/// running commands) and then waits for them to end.
+/// running commands) and then waits for them to end; a cancelled turn still queued runs with its
+/// token cancelled rather than failing.
 /// </summary>
 /// <remarks>
 /// Orleans runs the grain reentrant (its calls interleave at every await) and serves
@@ -61,8 +62,10 @@ public sealed class TurnGate
             foreach (var shared in toCancel)
                 shared.CancelByGate();
         }
-        // The turn's own token: its caller giving up, or an exclusive turn cancelling it while it waits.
-        waiter.Registration = turn.Token.Register(() => Abandon(waiter));
+        // Only its caller giving up takes a waiter out of the queue. One an exclusive turn cancels
+        // while it waits keeps its place and runs with its token cancelled: work that heeds the token
+        // ends at once, and a read (which ignores it) still answers instead of failing.
+        waiter.Registration = turn.CallerToken.Register(() => Abandon(waiter));
         return waiter.Entered.Task;
     }
 

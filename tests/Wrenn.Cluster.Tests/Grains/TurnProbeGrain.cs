@@ -17,6 +17,18 @@ public interface ITurnProbeGrain : IGrainWithStringKey
     [Alias("shared")]
     Task<TurnSpan> SharedAsync(string name, int holdMs);
 
+    /// <summary>How many shared turns are being held now (the grain is reentrant, so this never waits).</summary>
+    [Alias("shared-held")]
+    Task<int> SharedHeldAsync();
+
+    /// <summary>How many turns wait in the gate's queue now.</summary>
+    [Alias("waiting")]
+    Task<int> WaitingAsync();
+
+    /// <summary>Whether an exclusive turn runs now.</summary>
+    [Alias("exclusive-held")]
+    Task<bool> ExclusiveHeldAsync();
+
     [Alias("exclusive")]
     Task<TurnSpan> ExclusiveAsync(string name, int holdMs);
 
@@ -33,12 +45,27 @@ public sealed class TurnProbeGrain : Grain, ITurnProbeGrain
 {
     private static readonly Stopwatch Clock = Stopwatch.StartNew();
     private readonly TurnGate _turns = new();
+    private int _sharedHeld;
 
     public async Task<TurnSpan> SharedAsync(string name, int holdMs)
     {
         using var turn = await _turns.EnterSharedAsync(CancellationToken.None);
-        return await HoldAsync(name, holdMs, turn.Token);
+        Interlocked.Increment(ref _sharedHeld);
+        try
+        {
+            return await HoldAsync(name, holdMs, turn.Token);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _sharedHeld);
+        }
     }
+
+    public Task<int> WaitingAsync() => Task.FromResult(_turns.Snapshot().Waiting);
+
+    public Task<bool> ExclusiveHeldAsync() => Task.FromResult(_turns.Snapshot().Exclusive);
+
+    public Task<int> SharedHeldAsync() => Task.FromResult(Volatile.Read(ref _sharedHeld));
 
     public async Task<TurnSpan> ExclusiveAsync(string name, int holdMs)
     {

@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 namespace Wrenn.Firecracker.Tests.Api;
 
 /// <summary>
-/// Firecracker's published API (its swagger file, found through WRENN_FIRECRACKER_SWAGGER or
-/// ../shared/firecracker/firecracker.yaml) as rules a request must follow: the path and method
+/// Firecracker's published API (its swagger file, named by WRENN_FIRECRACKER_SWAGGER; .ci/run sets it
+/// when ../shared/firecracker/firecracker.yaml is at hand) as rules a request must follow: the path and method
 /// exist, the body has every required property, no unknown ones, and the right types and enum values.
 /// Read with a small reader for the YAML this file uses (no YAML package restores here).
 /// </summary>
@@ -24,14 +24,12 @@ public sealed partial class SwaggerContract
         }
     }
 
-    public static string Locate()
-    {
-        var fromEnvironment = Environment.GetEnvironmentVariable("WRENN_FIRECRACKER_SWAGGER");
-        var beside = Path.Combine(Wrenn.Testing.RepoPaths.Root, "..", "shared", "firecracker", "firecracker.yaml");
-        return fromEnvironment is { Length: > 0 } && File.Exists(fromEnvironment) ? fromEnvironment
-            : File.Exists(beside) ? Path.GetFullPath(beside)
-            : throw new FileNotFoundException($"Firecracker's swagger file is in neither WRENN_FIRECRACKER_SWAGGER ('{fromEnvironment}') nor {Path.GetFullPath(beside)}.");
-    }
+    /// <summary>The variable that names the swagger file; a clone of the project alone has no such file.</summary>
+    public const string Variable = "WRENN_FIRECRACKER_SWAGGER";
+
+    /// <summary>The swagger file, or null when <see cref="Variable"/> names no file.</summary>
+    public static string? Locate() =>
+        Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } path && File.Exists(path) ? path : null;
 
     public static SwaggerContract Load(string path) => new((Dictionary<string, object?>)MiniYaml.Parse(File.ReadAllLines(path))!);
 

@@ -85,6 +85,57 @@ public sealed class ApiFixture : IAsyncLifetime
         return (JsonNode.Parse(output) as JsonObject)!;
     }
 
+    private readonly SemaphoreSlim _sharedSandboxLock = new(1, 1);
+    private string? _sharedSandbox;
+
+    /// <summary>
+    /// One running sandbox of the admin team that test classes share where their tests do not disturb
+    /// each other (processes, files, watches), made on first use; the silo destroys it at the end.
+    /// </summary>
+    public async Task<string> SharedSandboxAsync()
+    {
+        await _sharedSandboxLock.WaitAsync();
+        try
+        {
+            return _sharedSandbox ??= await CreateSandboxAsync();
+        }
+        finally
+        {
+            _sharedSandboxLock.Release();
+        }
+    }
+
+    /// <summary>Creates a sandbox through the API (inside the machine's VM gate); returns its id.</summary>
+    public async Task<string> CreateSandboxAsync(string template = "base")
+    {
+        using var gate = await MachineGate.EnterAsync();
+        var (_, created) = await GraphQLAsync(AdminKey, "mutation ($t: String!) { createSandbox(input: {template: $t, timeoutSeconds: 1800}) { id } }", new { t = template });
+        return created["data"]?["createSandbox"]?["id"]?.GetValue<string>() ?? throw new InvalidOperationException($"createSandbox failed: {created.ToJsonString()}");
+    }
+
+    /// <summary>A request that must succeed: its data (the errors fail the test).</summary>
+    public async Task<JsonNode> DataAsync(string query, object? variables = null)
+    {
+        var (_, body) = await GraphQLAsync(AdminKey, query, variables);
+        Assert.True(body["errors"] is null, $"{query}: {body.ToJsonString()}");
+        return body["data"]!;
+    }
+
+    /// <summary>A request that must fail: its first error's extensions.code and message.</summary>
+    public async Task<(string? Code, string Message)> ErrorAsync(string query, object? variables = null)
+    {
+        var (_, body) = await GraphQLAsync(AdminKey, query, variables);
+        var error = body["errors"]?[0] ?? throw new Xunit.Sdk.XunitException($"{query} succeeded: {body.ToJsonString()}");
+        return (error["extensions"]?["code"]?.GetValue<string>(), error["message"]?.GetValue<string>() ?? "");
+    }
+
+    /// <summary>The last lines of a sandbox's VM console, for failure messages.</summary>
+    public string ConsoleTail(string sandboxId, int lines = 30)
+    {
+        var log = Path.Combine("/run/wrenn", Silo.Owner, "vms", sandboxId, "console.log");
+        return File.Exists(log) ? string.Join("\n", File.ReadLines(log).TakeLast(lines)) : $"(no console log at {log})";
+    }
+
     public async Task DisposeAsync()
     {
         Http.Dispose();

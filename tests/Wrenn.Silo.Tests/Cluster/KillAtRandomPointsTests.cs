@@ -180,19 +180,15 @@ public sealed class KillAtRandomPointsTests(ITestOutputHelper output)
         return found;
     }
 
-    private static async Task<List<string>> TemplateDirsAsync(NpgsqlDataSource data)
-    {
-        await using var command = data.CreateCommand("SELECT source->>'snapshotDir' FROM wrenn_templates WHERE deleted_at IS NULL AND kind = 'snapshot'");
-        var found = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-            found.Add(reader.GetString(0));
-        return found;
-    }
+    private static Task<List<string>> TemplateDirsAsync(NpgsqlDataSource data) =>
+        TextsAsync(data, "SELECT source->>'snapshotDir' FROM wrenn_templates WHERE deleted_at IS NULL AND kind = 'snapshot'");
 
-    private static async Task<List<string>> TemplateNamesAsync(NpgsqlDataSource data)
+    private static Task<List<string>> TemplateNamesAsync(NpgsqlDataSource data) =>
+        TextsAsync(data, "SELECT name FROM wrenn_templates WHERE deleted_at IS NULL AND kind = 'snapshot' ORDER BY created_at DESC");
+
+    private static async Task<List<string>> TextsAsync(NpgsqlDataSource data, string sql)
     {
-        await using var command = data.CreateCommand("SELECT name FROM wrenn_templates WHERE deleted_at IS NULL AND kind = 'snapshot' ORDER BY created_at DESC");
+        await using var command = data.CreateCommand(sql);
         var found = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())

@@ -106,9 +106,12 @@ public sealed class SandboxGrainTests(SiloFixture silo) : IClassFixture<SiloFixt
 
         var error = await Assert.ThrowsAsync<GrainException>(() => silo.CreateAsync(caller, "broken"));
 
-        Assert.Contains("no-such-kernel", error.Message);
+        // The caller learns only that it failed and the error id the silo logged it under; the record says why.
+        Assert.Equal(ErrorCodes.Internal, error.Code);
+        Assert.StartsWith(Wrenn.Silo.Cluster.Filters.ErrorId.Prefix, error.Message);
         var failed = Assert.Single(await silo.Host.Sandboxes.ListAsync(caller, null, null, 10, CancellationToken.None));
         Assert.Equal(SandboxState.Failed, failed.State);
+        Assert.Contains("no-such-kernel", failed.Error);
         Assert.DoesNotContain(await silo.HostObjectsAsync(), o => o.Contains(failed.Id, StringComparison.Ordinal));
         Assert.Equal(before.Reserved, (await HostInfoAsync()).Reserved);
     }

@@ -45,7 +45,7 @@ public sealed class TeamIsolationTests(SiloFixture silo) : IClassFixture<SiloFix
         var withoutCaller = targets.SelectMany(t => t.Interface.GetMethods())
             .Where(m => m.GetParameters().FirstOrDefault()?.ParameterType != typeof(Caller)).Select(m => m.Name).Distinct();
         Assert.Empty(withoutCaller);
-        Assert.Equal(13, checkedMethods.Count(m => m.StartsWith(nameof(ISandboxGrain), StringComparison.Ordinal)));
+        Assert.Equal(25, checkedMethods.Count(m => m.StartsWith(nameof(ISandboxGrain), StringComparison.Ordinal)));
 
         // Nothing the stranger did changed anything.
         var after = await grains.GetGrain<ISandboxGrain>(sandbox.Id).GetAsync(silo.Admin);
@@ -66,6 +66,9 @@ public sealed class TeamIsolationTests(SiloFixture silo) : IClassFixture<SiloFix
         _ when type == typeof(CancellationToken) => CancellationToken.None,
         _ when type == typeof(ExecRequest) => new ExecRequest("true"),
         _ when type == typeof(CreateSandbox) => new CreateSandbox(templateId, 1, 256, 60),
+        _ when type == typeof(ProcessStart) => new ProcessStart("true"),
+        _ when type == typeof(TerminalSize) => new TerminalSize(80, 24),
+        _ when type == typeof(ProcessSignal) => ProcessSignal.Term,
         _ => throw new InvalidOperationException($"The test has no argument for {type.Name}; add one."),
     };
 
