@@ -35,7 +35,7 @@ public sealed partial class SandboxVms
 
     /// <summary>
     /// Removes this silo's host objects (only those carrying its owner prefix) that no sandbox
-    /// claims: VMM processes, network slots and work folders of sandboxes not <paramref name="running"/>
+    /// claims: VMM processes, jails (their cgroups and uids), network slots and work folders of sandboxes not <paramref name="running"/>
     /// (a paused sandbox has none), disks, snapshots and memory files of sandboxes neither running
     /// nor paused (<paramref name="keepFiles"/>). Returns a line per object removed.
     /// </summary>
@@ -58,6 +58,8 @@ public sealed partial class SandboxVms
             }
             removed.Add($"VMM process {vm.Pid} of {vm.SandboxId}");
         }
+        // A jail lives as long as its VM: everything in its cgroup ends, its uid is freed.
+        removed.AddRange(await Wrenn.Plugins.Jail.Jails.ReleaseOrphansAsync(host.MachineRuntimeDir, host.OwnerPrefix, running, logger, cancellationToken));
         foreach (var slot in await network.DiscoverAsync(host.OwnerPrefix, cancellationToken))
         {
             if (slot.SandboxId.Length > 0 && running(slot.SandboxId))

@@ -17,6 +17,12 @@ using Wrenn.Testing;
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- ports [SECONDS MIB]      → bench/results/ports.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- metrics [ROUNDS SECONDS] → bench/results/metrics.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- terminal [KEYSTROKES]   → bench/results/terminal.md
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- jail [ROUNDS ROUNDTRIPS] → bench/results/jail.md
+if (args.FirstOrDefault() == "jail")
+{
+    await JailBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100);
+    return;
+}
 if (args.FirstOrDefault() == "agent")
 {
     await AgentBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20);

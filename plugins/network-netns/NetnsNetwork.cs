@@ -123,18 +123,19 @@ public sealed partial class NetnsNetwork : INetwork
         // Forwarding inside the namespace is the namespace's own setting, not the machine's.
         await HostCommand.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], ct);
         await HostCommand.RunAsync("ip", ["netns", "exec", ns, "nft", "-f", "-"], ct, NamespaceRules(nsEnd));
+        await EnsureHostTableAsync(ct);
         if (_options.Egress)
         {
             // Only this link forwards: the machine-wide switch stays as the administrator set it.
             await HostCommand.RunAsync("sysctl", ["-q", "-w", $"net.ipv4.conf.{hostLink}.forwarding=1"], ct);
-            await EnsureEgressTableAsync(ct);
         }
     }
 
     /// <summary>
     /// DNAT of the namespace's veth address to the guest; masquerade towards the guest (so it answers
     /// through the namespace) and, with egress on, towards the host. Without egress, the guest may
-    /// answer connections but not open its own to anything beyond the namespace.
+    /// answer connections but not open its own to anything beyond the namespace; it opens none to
+    /// the namespace itself either way.
     /// </summary>
     private string NamespaceRules(string nsEnd) => $$"""
         table ip wrenn {
@@ -156,22 +157,51 @@ public sealed partial class NetnsNetwork : INetwork
             type filter hook output priority filter; policy accept;
             oifname "{{InnerVeth}}" ip saddr {{SlotAddresses.GuestAddress}} ct state new {{(_options.Egress ? "accept" : "drop")}}
           }
+          chain input {
+            type filter hook input priority filter; policy accept;
+            iifname "{{TapName}}" ct state new drop
+          }
         }
         """;
 
-    /// <summary>One table per owner in the root namespace masquerades guest traffic leaving the host.</summary>
-    private Task EnsureEgressTableAsync(CancellationToken ct) =>
-        HostCommand.RunAsync("nft", ["-f", "-"], ct, $$"""
-            table ip {{EgressTable(_host.OwnerPrefix)}} {
-              chain postrouting {
-                type nat hook postrouting priority srcnat; policy accept;
-                ip saddr {{SlotAddresses.Range(_options.SlotBaseAddress, _options.MaxSlots)}} oifname != "{{_host.OwnerPrefix}}h*" masquerade
+    /// <summary>
+    /// One table per owner in the root namespace, replaced whole at each allocation. A guest opens no
+    /// connection to the host itself (any of its addresses, the veth ends included: with egress on
+    /// they would otherwise be one hop away), none into another sandbox (forwarded out of one of
+    /// this owner's links), and with egress on its traffic leaving the host is masqueraded. The host
+    /// opening connections to guests, and the answers, pass.
+    /// </summary>
+    private Task EnsureHostTableAsync(CancellationToken ct)
+    {
+        var table = HostTable(_host.OwnerPrefix);
+        var links = $"{_host.OwnerPrefix}h*";
+        var egress = _options.Egress
+            ? $$"""
+                  chain postrouting {
+                    type nat hook postrouting priority srcnat; policy accept;
+                    ip saddr {{SlotAddresses.Range(_options.SlotBaseAddress, _options.MaxSlots)}} oifname != "{{links}}" masquerade
+                  }
+              """
+            : "";
+        return HostCommand.RunAsync("nft", ["-f", "-"], ct, $$"""
+            table ip {{table}}
+            flush table ip {{table}}
+            table ip {{table}} {
+              chain input {
+                type filter hook input priority filter; policy accept;
+                iifname "{{links}}" ct state new drop
               }
+              chain forward {
+                type filter hook forward priority filter; policy accept;
+                oifname "{{links}}" ct state new drop
+              }
+            {{egress}}
             }
             """);
+    }
 
     /// <summary>The root-namespace nftables table of an owner (removed when its last slot goes).</summary>
-    public static string EgressTable(string ownerPrefix) => $"wrenn_{ownerPrefix}";
+    public static string HostTable(string ownerPrefix) => $"wrenn_{ownerPrefix}";
 
     private async Task TeardownAsync(NetworkSlot slot, CancellationToken ct)
     {
@@ -183,7 +213,7 @@ public sealed partial class NetnsNetwork : INetwork
         await HostCommand.TryRunAsync("ip", ["netns", "delete", slot.Namespace], ct);
         _slots.Free(slot.Index);
         if (!_slots.OwnedBy(owner).Any())
-            await HostCommand.TryRunAsync("nft", ["delete", "table", "ip", EgressTable(owner)], ct);
+            await HostCommand.TryRunAsync("nft", ["delete", "table", "ip", HostTable(owner)], ct);
     }
 
     private static Task<string> Ip(CancellationToken ct, params string[] args) => HostCommand.RunAsync("ip", args, ct);

@@ -10,7 +10,8 @@ public sealed class FirecrackerPlugin : IWrennPlugin
 {
     public void Register(IServiceCollection services, IConfiguration configuration, PluginHost host)
     {
-        services.Configure<FirecrackerOptions>(configuration);
+        services.AddOptions<FirecrackerOptions>().Bind(configuration).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<FirecrackerOptions>, FirecrackerOptionsValidator>();
         services.AddSingleton<IVmm, FirecrackerVmm>();
         services.AddSingleton<IPluginDiagnostics, FirecrackerDiagnostics>();
     }

@@ -1,9 +1,14 @@
+using Microsoft.Extensions.Options;
+using Wrenn.Plugins.Jail;
+
 namespace Wrenn.Plugins.Vmm.Qemu;
 
 /// <summary>Configuration of the QEMU VMM plugin (<c>Wrenn:Plugins:qemu</c>).</summary>
 public sealed class QemuOptions
 {
-    /// <summary>The QEMU system emulator to run.</summary>
+    public const string Section = "Wrenn:Plugins:qemu";
+
+    /// <summary>The QEMU system emulator to run: a path, or a name looked up on PATH.</summary>
     public string Binary { get; set; } = "qemu-system-x86_64";
 
     /// <summary>
@@ -18,4 +23,51 @@ public sealed class QemuOptions
 
     /// <summary>How long a stopping VM gets to quit before it is killed.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a starting QEMU gets to answer on QMP.</summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The size of TCG's translation cache in MiB (<c>-accel tcg,tb-size=N</c>). QEMU's default
+    /// grows to 1 GiB per VM; fixed, it bounds the emulator's own memory, which the VM's cgroup
+    /// allows for (<see cref="MemoryOverheadMib"/>). Ignored under KVM.
+    /// </summary>
+    public int TcgTranslationCacheMib { get; set; } = 64;
+
+    /// <summary>
+    /// What the VM's cgroup allows beyond guest RAM: QEMU's own memory (the translation cache under
+    /// TCG, its heap, device buffers) and the page cache its disk I/O pulls in (reclaimable).
+    /// Measured under TCG with the default translation cache (docs/ARCHITECTURE.md, "The jail").
+    /// </summary>
+    public int MemoryOverheadMib { get; set; } = 192;
+
+    /// <summary>The jail each QEMU runs in (<c>Wrenn:Plugins:qemu:Jail</c>).</summary>
+    public JailOptions Jail { get; set; } = new();
+
+    /// <summary>The binary as a full path, or null when it cannot be found.</summary>
+    public string? ResolveBinary()
+    {
+        if (Binary.Contains('/'))
+            return File.Exists(Binary) ? Path.GetFullPath(Binary) : null;
+        return (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, Binary)).FirstOrDefault(File.Exists);
+    }
+}
+
+/// <summary>Checks <see cref="QemuOptions"/> at start, naming each bad setting.</summary>
+public sealed class QemuOptionsValidator : IValidateOptions<QemuOptions>
+{
+    public ValidateOptionsResult Validate(string? name, QemuOptions options)
+    {
+        var problems = new List<string>(options.Jail.Problems($"{QemuOptions.Section}:Jail"));
+        if (options.Accelerator is not ("auto" or "kvm" or "tcg"))
+            problems.Add($"{QemuOptions.Section}:Accelerator must be auto, kvm or tcg, got '{options.Accelerator}'.");
+        if (options.TcgTranslationCacheMib is < 8 or > 4096)
+            problems.Add($"{QemuOptions.Section}:TcgTranslationCacheMib must be between 8 and 4096, got {options.TcgTranslationCacheMib}.");
+        if (options.MemoryOverheadMib < 16)
+            problems.Add($"{QemuOptions.Section}:MemoryOverheadMib must be at least 16, got {options.MemoryOverheadMib}.");
+        if (options.ResolveBinary() is null)
+            problems.Add($"{QemuOptions.Section}:Binary '{options.Binary}' was not found: install qemu-system-x86 or set its path.");
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
 }

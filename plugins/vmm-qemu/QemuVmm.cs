@@ -5,24 +5,34 @@ using Microsoft.Extensions.Options;
 using Wrenn.Abstractions.Memory;
 using Wrenn.Abstractions.Plugins;
 using Wrenn.Abstractions.Vmm;
+using Wrenn.Plugins.Jail;
+using Wrenn.Plugins.Jail.Roots;
 
 namespace Wrenn.Plugins.Vmm.Qemu;
 
 /// <summary>
-/// QEMU <c>microvm</c> with virtio-mmio disk and network, one process per VM, started inside the
-/// sandbox's network namespace and daemonized so that it outlives the silo (a restarted silo adopts
-/// it again). Controlled over QMP on a socket in the VM's work folder; the guest console goes to a
-/// log file there, which errors quote.
+/// QEMU <c>microvm</c> with virtio-mmio disk and network, one process per VM, each in its
+/// sandbox's jail (Wrenn.Plugins.Jail: its own uid, root, PID namespace and cgroup, with QEMU's own
+/// seccomp filter) inside the sandbox's network namespace, detached so that it outlives the silo (a
+/// restarted silo adopts it again). Controlled over QMP on a socket in the VM's work folder; the
+/// guest console goes to a log file there, which errors quote. Device state is saved to and loaded
+/// from files the silo opens and hands over on the QMP socket: a jailed QEMU can neither open them
+/// nor spawn a shell to.
 /// </summary>
 public sealed partial class QemuVmm : IVmm
 {
     private const string QmpSocket = "qmp.sock";
-    private const string PidFile = "qemu.pid";
     private const string ConsoleLog = "console.log";
+    private const string QemuLog = "qemu.log";
+    private const string PrivateMemoryCopy = "memory.private";
+    private const int TapFd = 3;
+    private const long MiB = 1024 * 1024;
     private readonly QemuOptions _options;
     private readonly PluginHost _host;
     private readonly ILogger<QemuVmm> _logger;
     private readonly AcceleratorProbe _probe;
+    private readonly SemaphoreSlim _probing = new(1, 1);
+    private QemuInstallation? _installation;
 
     public QemuVmm(IOptions<QemuOptions> options, PluginHost host, ILogger<QemuVmm> logger)
     {
@@ -30,15 +40,22 @@ public sealed partial class QemuVmm : IVmm
         _host = host;
         _logger = logger;
         _probe = new AcceleratorProbe(_options, host, logger);
+        Jails = new Jails(_options.Jail, host, logger, $"{QemuOptions.Section}:Jail");
     }
 
     public string Name => "qemu";
+
+    /// <summary>The jails the VMs run in (their cgroups' accounting is read through it).</summary>
+    public Jails Jails { get; }
 
     public VmmCapabilities Capabilities { get; } = new(
         Snapshots: true,
         DiffSnapshots: false,
         MemoryBackings: [MemoryBackingKind.Anonymous, MemoryBackingKind.File],
         DiskFormats: ["raw", "qcow2"]);
+
+    /// <summary>The jail a running VM's handle records.</summary>
+    public SandboxJail JailOf(VmHandle vm) => SandboxJail.FromProperties(_host.OwnerPrefix, vm.SandboxId, vm.Properties);
 
     public Task<VmHandle> BootAsync(VmSpec spec, CancellationToken cancellationToken) =>
         StartAsync(spec, incoming: null, cancellationToken);
@@ -56,8 +73,9 @@ public sealed partial class QemuVmm : IVmm
     }
 
     /// <summary>
-    /// Writes the device state with QEMU's migration to a file. RAM in a shared file backing stays
-    /// in that file (x-ignore-shared), so the snapshot costs what the devices hold, not the guest's
+    /// Writes the device state with QEMU's migration into a file this process opens and hands to
+    /// QEMU over QMP (<c>getfd</c>, then <c>migrate fd:</c>). RAM in a shared file backing stays in
+    /// that file (x-ignore-shared), so the snapshot costs what the devices hold, not the guest's
     /// memory size; with anonymous or private memory, RAM goes into the stream.
     /// </summary>
     public async Task<SnapshotFiles> SnapshotAsync(VmHandle vm, SnapshotRequest request, CancellationToken cancellationToken)
@@ -69,15 +87,23 @@ public sealed partial class QemuVmm : IVmm
         var sharedMemory = vm.Properties.TryGetValue("memoryShared", out var shared) && shared == "true";
         await using var qmp = await ConnectAsync(vm, cancellationToken);
         await qmp.ExecuteAsync("migrate-set-capabilities", IgnoreShared(sharedMemory), cancellationToken);
-        // QEMU reports a migration into a pipe complete once the pipe took the bytes, even if the
-        // writer then failed (a full disk). So the writer renames its file only after writing all
-        // of it, and only the renamed file counts as a snapshot.
-        await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = $"exec:cat > '{partialPath}' && mv '{partialPath}' '{statePath}'" }, cancellationToken);
-        await WaitForMigrationAsync(qmp, vm, cancellationToken);
-        if (!await WaitForFileAsync(statePath, TimeSpan.FromSeconds(30), cancellationToken))
+        try
+        {
+            // Only the renamed file counts as a snapshot: it is renamed once QEMU wrote all of it
+            // (a failed write, such as a full disk, fails the migration) and it reached the disk.
+            await using (var state = new FileStream(partialPath, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                await qmp.ExecuteAsync("getfd", new JsonObject { ["fdname"] = "vmstate" }, state.SafeFileHandle, cancellationToken);
+                await qmp.ExecuteAsync("migrate", new JsonObject { ["uri"] = "fd:vmstate" }, cancellationToken);
+                await WaitForMigrationAsync(qmp, vm, cancellationToken);
+                state.Flush(flushToDisk: true);
+            }
+            File.Move(partialPath, statePath);
+        }
+        catch
         {
             File.Delete(partialPath);
-            throw new VmmException($"The saved state of {vm.SandboxId} could not be written to {request.Directory}: is its disk full?");
+            throw;
         }
         var memoryFiles = vm.Properties.TryGetValue("memoryPath", out var memoryPath) && sharedMemory ? new[] { memoryPath } : [];
         // What wrote the state, so that a restore by another build can tell what it is given.
@@ -94,19 +120,25 @@ public sealed partial class QemuVmm : IVmm
             });
     }
 
-    /// <summary>Starts QEMU waiting for an incoming migration, feeds it the saved state, and lets the guest run.</summary>
+    /// <summary>Starts QEMU waiting for an incoming migration, hands it the saved state over QMP, and lets the guest run.</summary>
     public async Task<VmHandle> RestoreAsync(VmSpec spec, SnapshotFiles snapshot, CancellationToken cancellationToken)
     {
         if (snapshot.MemoryMib != spec.MemoryMib || snapshot.Vcpus != spec.Vcpus)
             throw new VmmException($"A snapshot of {snapshot.Vcpus} vCPUs and {snapshot.MemoryMib} MiB cannot be restored into {spec.Vcpus} vCPUs and {spec.MemoryMib} MiB.");
+        if (!File.Exists(snapshot.StateFile))
+            throw new VmmException($"The saved state {snapshot.StateFile} of {spec.SandboxId} is gone; the snapshot cannot be restored.");
         var vm = await StartAsync(spec, incoming: snapshot, cancellationToken);
         try
         {
             await using var qmp = await ConnectAsync(vm, cancellationToken);
             var ignoreShared = snapshot.Properties.TryGetValue("ignoreShared", out var s) && s == "true";
             await qmp.ExecuteAsync("migrate-set-capabilities", IgnoreShared(ignoreShared), cancellationToken);
-            await qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = $"exec:cat '{snapshot.StateFile}'" }, cancellationToken);
-            await WaitForIncomingAsync(qmp, vm, cancellationToken);
+            await using (var state = new FileStream(snapshot.StateFile, FileMode.Open, FileAccess.Read, FileShare.Read))
+            {
+                await qmp.ExecuteAsync("getfd", new JsonObject { ["fdname"] = "vmstate" }, state.SafeFileHandle, cancellationToken);
+                await qmp.ExecuteAsync("migrate-incoming", new JsonObject { ["uri"] = "fd:vmstate" }, cancellationToken);
+                await WaitForIncomingAsync(qmp, vm, cancellationToken);
+            }
             await qmp.ExecuteAsync("cont", null, cancellationToken);
             return vm;
         }
@@ -117,6 +149,7 @@ public sealed partial class QemuVmm : IVmm
         }
     }
 
+    /// <summary>Ends QEMU (QMP quit, then signals), then its jail: whatever else is in its cgroup ends, the uid is freed.</summary>
     public async Task StopAsync(VmHandle vm, CancellationToken cancellationToken)
     {
         var startTime = vm.Properties.GetValueOrDefault("startTime");
@@ -133,14 +166,15 @@ public sealed partial class QemuVmm : IVmm
             }
             if (!await WaitForExitAsync(vm.Pid, startTime, _options.StopTimeout, cancellationToken))
             {
-                Kill(vm.Pid, 15);
+                VmProcess.Kill(vm.Pid, 15);
                 if (!await WaitForExitAsync(vm.Pid, startTime, TimeSpan.FromSeconds(2), cancellationToken))
                 {
-                    Kill(vm.Pid, 9);
+                    VmProcess.Kill(vm.Pid, 9);
                     await WaitForExitAsync(vm.Pid, startTime, TimeSpan.FromSeconds(5), cancellationToken);
                 }
             }
         }
+        await Jails.ReleaseAsync(JailOf(vm), cancellationToken);
         DeleteControlFiles(vm.WorkDir);
         LogStopped(vm.SandboxId, vm.Pid);
     }
@@ -166,18 +200,10 @@ public sealed partial class QemuVmm : IVmm
         var found = new List<DiscoveredVm>();
         foreach (var pid in VmProcess.All())
         {
-            var args = VmProcess.CommandLine(pid);
-            var nameAt = Array.IndexOf(args, "-name");
-            if (nameAt < 0 || nameAt + 1 >= args.Length || !args[0].Contains("qemu", StringComparison.Ordinal))
+            if (VmProcess.QemuName(VmProcess.CommandLine(pid)) is not { } name || name.Owner != ownerPrefix)
                 continue;
-            // -name wrenn:{owner}:{sandbox},debug-threads=off
-            var name = args[nameAt + 1].Split(',')[0].Split(':');
-            if (name.Length == 3 && name[0] == "wrenn" && name[1] == ownerPrefix)
-            {
-                var pidFileAt = Array.IndexOf(args, "-pidfile");
-                var workDir = pidFileAt >= 0 ? Path.GetDirectoryName(args[pidFileAt + 1]) ?? "" : "";
-                found.Add(new DiscoveredVm(name[2], pid, workDir));
-            }
+            var qmp = QemuCommandLine.QmpSocketOf(VmProcess.CommandLine(pid));
+            found.Add(new DiscoveredVm(name.SandboxId, pid, qmp is null ? "" : Path.GetDirectoryName(qmp) ?? ""));
         }
         return Task.FromResult<IReadOnlyList<DiscoveredVm>>(found);
     }
@@ -190,75 +216,165 @@ public sealed partial class QemuVmm : IVmm
             throw new VmmException($"The guest initramfs '{initrd}' does not exist: build the image (scripts/setup).");
         if (!Capabilities.DiskFormats.Contains(spec.RootDisk.Format))
             throw new VmmException($"QEMU cannot attach a '{spec.RootDisk.Format}' disk.");
+        var binary = _options.ResolveBinary()
+            ?? throw new VmmException($"The QEMU binary '{_options.Binary}' was not found: install qemu-system-x86 or set {QemuOptions.Section}:Binary.");
         Directory.CreateDirectory(spec.WorkDir);
         var accelerator = await _probe.ChooseAsync(spec.Kernel, cancellationToken);
+        var qemu = await InstallationAsync(binary, cancellationToken);
         var console = Path.Combine(spec.WorkDir, ConsoleLog);
-        var args = CommandLine(spec, accelerator, console, incoming);
-        var launched = await HostCommand.TryRunAsync("ip", args, cancellationToken);
-        var pid = ReadPid(spec.WorkDir);
-        if (launched.ExitCode != 0 || pid is null)
+        var log = Path.Combine(spec.WorkDir, QemuLog);
+
+        var jail = Jails.Acquire(spec.SandboxId);
+        JailedProcess? started = null;
+        try
         {
-            if (pid is { } stray)
-                Kill(stray, 9);
-            DeleteControlFiles(spec.WorkDir);
-            throw new VmmException($"QEMU did not start for {spec.SandboxId}: {launched.Stderr.Trim()}") { ConsoleTail = VmmException.TailOf(console) };
+            Jails.Limit(jail, Jails.LimitsFor(spec.Vcpus, (spec.MemoryMib + _options.MemoryOverheadMib) * MiB));
+            var (memoryFile, readOnlyPrivate) = await MemoryFileAsync(spec, jail, qemu, cancellationToken);
+            var run = new QemuRun(_host.OwnerPrefix, accelerator, jail.Jailed, _options.TcgTranslationCacheMib, memoryFile, readOnlyPrivate,
+                console, Path.Combine(spec.WorkDir, QmpSocket), TapFd, HostTscKhz(), incoming is not null);
+            var program = new JailedProgram(binary, QemuCommandLine.For(spec, run), RootFor(spec, qemu, accelerator, memoryFile, readOnlyPrivate), log,
+                spec.Network.Namespace, Taps: [new TapHandover(spec.Network.TapDevice, TapFd)],
+                // The largest files it writes: its disk and, for private memory, a state file holding RAM.
+                FileSizeLimit: DiskChain.VirtualSize(spec.RootDisk.Path, spec.RootDisk.Format) + spec.MemoryMib * MiB + 1024 * MiB);
+            try
+            {
+                started = await Jails.StartAsync(jail, program, cancellationToken);
+            }
+            catch (JailException e)
+            {
+                throw new VmmException(e.Message, e) { ConsoleTail = VmmException.TailOf(console) };
+            }
+
+            var properties = new Dictionary<string, string>(jail.ToProperties())
+            {
+                ["startTime"] = VmProcess.StartTime(started.Pid) ?? "",
+                ["accelerator"] = accelerator,
+                ["namespace"] = spec.Network.Namespace,
+                ["memoryMib"] = spec.MemoryMib.ToString(CultureInfo.InvariantCulture),
+                ["vcpus"] = spec.Vcpus.ToString(CultureInfo.InvariantCulture),
+            };
+            if (spec.Memory is { Kind: MemoryBackingKind.File, Path: { } memoryPath } memory)
+            {
+                properties["memoryPath"] = memoryPath;
+                properties["memoryShared"] = memory.Shared ? "true" : "false";
+            }
+            var vm = new VmHandle(spec.SandboxId, Name, started.Pid, spec.WorkDir, console, properties);
+            await WaitForQmpAsync(vm, log, cancellationToken);
+            LogStarted(spec.SandboxId, started.Pid, accelerator, spec.Network.Namespace, jail.Uid);
+            return vm;
         }
-        var properties = new Dictionary<string, string>
+        catch
         {
-            ["startTime"] = VmProcess.StartTime(pid.Value) ?? "",
-            ["accelerator"] = accelerator,
-            ["namespace"] = spec.Network.Namespace,
-            ["memoryMib"] = spec.MemoryMib.ToString(CultureInfo.InvariantCulture),
-            ["vcpus"] = spec.Vcpus.ToString(CultureInfo.InvariantCulture),
-        };
-        if (spec.Memory is { Kind: MemoryBackingKind.File, Path: { } memoryPath } memory)
-        {
-            properties["memoryPath"] = memoryPath;
-            properties["memoryShared"] = memory.Shared ? "true" : "false";
+            if (started is not null)
+            {
+                VmProcess.Kill(started.Pid, 9);
+                VmProcess.Kill(started.InitPid, 9);
+            }
+            await Jails.ReleaseAsync(jail, CancellationToken.None);
+            throw;
         }
-        var vm = new VmHandle(spec.SandboxId, Name, pid.Value, spec.WorkDir, console, properties);
-        LogStarted(spec.SandboxId, pid.Value, accelerator, spec.Network.Namespace);
-        return vm;
     }
 
-    private List<string> CommandLine(VmSpec spec, string accelerator, string console, SnapshotFiles? incoming)
+    /// <summary>
+    /// What QEMU sees in its jail: its work folder, the guest kernel and initramfs, its disk (its
+    /// own, writable) and the read-only images under it, its memory file, its firmware and modules,
+    /// /dev/null and /dev/urandom, and /dev/kvm only under KVM. No /proc, /sys or /dev/net/tun: the
+    /// TAP device comes as an open descriptor.
+    /// </summary>
+    private static JailRoot RootFor(VmSpec spec, QemuInstallation qemu, string accelerator, string? memoryFile, bool readOnlyPrivate)
     {
-        var kernelArgs = new List<string> { "console=ttyS0", "quiet", "panic=-1", "root=/dev/vda", "rw" };
-        if (accelerator == "tcg" && HostTscKhz() is { } khz)
-            kernelArgs.Add($"tsc_early_khz={khz}"); // without it, TCG boots hang now and then calibrating the TSC
-        kernelArgs.AddRange(spec.KernelArgs);
-
-        var machine = $"microvm,accel={accelerator},acpi=on";
-        var args = new List<string>
-        {
-            "netns", "exec", spec.Network.Namespace, _options.Binary,
-            "-name", $"wrenn:{_host.OwnerPrefix}:{spec.SandboxId},debug-threads=off",
-            "-cpu", accelerator == "kvm" ? "host" : "max",
-            "-smp", spec.Vcpus.ToString(CultureInfo.InvariantCulture),
-            "-m", $"{spec.MemoryMib}M",
-            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-            "-serial", $"file:{console}",
-            "-kernel", spec.Kernel.KernelPath,
-            "-append", string.Join(' ', kernelArgs),
-            "-drive", $"id=root,file={spec.RootDisk.Path},format={spec.RootDisk.Format},if=none,discard=unmap",
-            "-device", "virtio-blk-device,drive=root",
-            "-netdev", $"tap,id=net0,ifname={spec.Network.TapDevice},script=no,downscript=no",
-            "-device", $"virtio-net-device,netdev=net0,mac={spec.Network.Guest.MacAddress}",
-            "-qmp", $"unix:{Path.Combine(spec.WorkDir, QmpSocket)},server=on,wait=off",
-            "-pidfile", Path.Combine(spec.WorkDir, PidFile),
-            "-daemonize",
-        };
+        var root = new JailRoot()
+            .Writable(spec.WorkDir)
+            .ReadOnly(spec.Kernel.KernelPath)
+            .ReadOnly(qemu.DataFolders)
+            .ReadOnly(qemu.ModuleFolders)
+            .Writable(spec.RootDisk.Path)
+            .ReadOnly(DiskChain.BackingFiles(spec.RootDisk.Path, spec.RootDisk.Format))
+            .Device("/dev/null")
+            .Device("/dev/urandom");
         if (spec.Kernel.InitrdPath is { } initrd)
-            args.AddRange(["-initrd", initrd]);
-        if (spec.Memory is { Kind: MemoryBackingKind.File, Path: { } memoryPath } memory)
+            root.ReadOnly(initrd);
+        if (memoryFile is not null)
         {
-            args.AddRange(["-object", $"memory-backend-file,id=mem,size={spec.MemoryMib}M,mem-path={memoryPath},share={(memory.Shared ? "on" : "off")}"]);
-            machine += ",memory-backend=mem";
+            if (readOnlyPrivate)
+                root.ReadOnly(memoryFile);
+            else
+                root.Writable(memoryFile);
         }
-        args.AddRange(["-M", machine]);
-        if (incoming is not null)
-            args.AddRange(["-incoming", "defer"]);
-        return args;
+        if (accelerator == "kvm")
+            root.Device("/dev/kvm");
+        return root;
+    }
+
+    /// <summary>
+    /// The file guest RAM maps. A private mapping (a template child) must not be able to change the
+    /// template's file: QEMU 8.2+ maps it read-only (<c>rom=off</c>); QEMU 7.2 insists on opening it
+    /// read-write, so a jailed one maps a copy of its own in its work folder instead (sparse, and a
+    /// reflink where the filesystem has them). Unjailed, QEMU maps the template file itself.
+    /// </summary>
+    private static async Task<(string? File, bool ReadOnlyPrivate)> MemoryFileAsync(VmSpec spec, SandboxJail jail, QemuInstallation qemu, CancellationToken cancellationToken)
+    {
+        if (spec.Memory is not { Kind: MemoryBackingKind.File, Path: { } path } memory)
+            return (null, false);
+        if (memory.Shared || !jail.Jailed)
+            return (path, false);
+        if (qemu.MapsReadOnlyFilesPrivately)
+            return (path, true);
+        var copy = Path.Combine(spec.WorkDir, PrivateMemoryCopy);
+        await HostCommand.RunAsync("cp", ["--reflink=auto", "--sparse=always", path, copy], cancellationToken);
+        File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite); // the template's is read-only
+        return (copy, false);
+    }
+
+    private async Task<QemuInstallation> InstallationAsync(string binary, CancellationToken cancellationToken)
+    {
+        if (_installation is { } known && known.Binary == binary)
+            return known;
+        await _probing.WaitAsync(cancellationToken);
+        try
+        {
+            return _installation is { } again && again.Binary == binary
+                ? again
+                : _installation = await QemuInstallation.ProbeAsync(binary, cancellationToken);
+        }
+        finally
+        {
+            _probing.Release();
+        }
+    }
+
+    /// <summary>Waits until QEMU answers on QMP; a QEMU that exits first fails with its own output and the console.</summary>
+    private async Task WaitForQmpAsync(VmHandle vm, string log, CancellationToken cancellationToken)
+    {
+        var socket = Path.Combine(vm.WorkDir, QmpSocket);
+        var deadline = DateTime.UtcNow + _options.StartTimeout;
+        var startTime = vm.Properties["startTime"];
+        while (true)
+        {
+            if (!VmProcess.IsSame(vm.Pid, startTime))
+                throw new VmmException($"QEMU of {vm.SandboxId} exited as it started: {Tail(log)}") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
+            if (File.Exists(socket))
+            {
+                try
+                {
+                    await using var qmp = await QmpClient.ConnectAsync(socket, cancellationToken);
+                    return;
+                }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or QmpException)
+                {
+                    // Not listening yet.
+                }
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new VmmException($"QEMU of {vm.SandboxId} did not answer on QMP within {_options.StartTimeout.TotalSeconds:0} s: {Tail(log)}") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    private static string Tail(string log)
+    {
+        var text = VmmException.TailOf(log, 10).Trim();
+        return text.Length > 0 ? text : "(no output)";
     }
 
     private async Task<QmpClient> ConnectAsync(VmHandle vm, CancellationToken cancellationToken)
@@ -277,13 +393,14 @@ public sealed partial class QemuVmm : IVmm
     {
         while (true)
         {
-            var status = (await qmp.ExecuteAsync("query-migrate", null, cancellationToken))?["status"]?.GetValue<string>();
-            switch (status)
+            var migration = await qmp.ExecuteAsync("query-migrate", null, cancellationToken);
+            var status = migration?["status"]?.GetValue<string>();
+            if (status == "completed")
+                return;
+            if (status is "failed" or "cancelled")
             {
-                case "completed":
-                    return;
-                case "failed" or "cancelled":
-                    throw new VmmException($"Saving the state of {vm.SandboxId} failed (migration {status}); is the snapshot folder's disk full?");
+                var reason = migration?["error-desc"]?.GetValue<string>();
+                throw new VmmException($"Saving the state of {vm.SandboxId} failed (migration {status}{(reason is null ? "" : $": {reason}")}); is the snapshot folder's disk full?");
             }
             await Task.Delay(20, cancellationToken);
         }
@@ -311,31 +428,11 @@ public sealed partial class QemuVmm : IVmm
         ["capabilities"] = new JsonArray(new JsonObject { ["capability"] = "x-ignore-shared", ["state"] = on }),
     };
 
-    private static async Task<bool> WaitForFileAsync(string path, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!File.Exists(path))
-        {
-            if (DateTime.UtcNow > deadline)
-                return false;
-            await Task.Delay(20, cancellationToken);
-        }
-        return true;
-    }
-
-    /// <summary>Removes the QMP socket and pid file; idempotent, also when the work folder is gone.</summary>
+    /// <summary>Removes the QMP socket; idempotent, also when the work folder is gone.</summary>
     private static void DeleteControlFiles(string workDir)
     {
-        if (!Directory.Exists(workDir))
-            return;
-        File.Delete(Path.Combine(workDir, QmpSocket));
-        File.Delete(Path.Combine(workDir, PidFile));
-    }
-
-    private static int? ReadPid(string workDir)
-    {
-        var path = Path.Combine(workDir, PidFile);
-        return File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), out var pid) ? pid : null;
+        if (Directory.Exists(workDir))
+            File.Delete(Path.Combine(workDir, QmpSocket));
     }
 
     private static async Task<bool> WaitForExitAsync(int pid, string? startTime, TimeSpan timeout, CancellationToken cancellationToken)
@@ -350,11 +447,6 @@ public sealed partial class QemuVmm : IVmm
         return true;
     }
 
-    private static void Kill(int pid, int signal) => _ = kill(pid, signal); // ESRCH: already gone
-
-    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
-
     /// <summary>The host's TSC frequency, which TCG passes through to the guest.</summary>
     private static long? HostTscKhz()
     {
@@ -367,8 +459,8 @@ public sealed partial class QemuVmm : IVmm
         return null;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "QEMU started for {SandboxId}: pid {Pid}, {Accelerator}, netns {Namespace}")]
-    private partial void LogStarted(string sandboxId, int pid, string accelerator, string @namespace);
+    [LoggerMessage(Level = LogLevel.Information, Message = "QEMU started for {SandboxId}: pid {Pid}, {Accelerator}, netns {Namespace}, uid {Uid}")]
+    private partial void LogStarted(string sandboxId, int pid, string accelerator, string @namespace, int uid);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "QEMU of {SandboxId} (pid {Pid}) stopped")]
     private partial void LogStopped(string sandboxId, int pid);

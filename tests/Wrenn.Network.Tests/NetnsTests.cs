@@ -46,13 +46,13 @@ public sealed class NetnsTests(NetnsFixture fixture) : IClassFixture<NetnsFixtur
         var network = fixture.Network(egress: true);
         var slot = await fixture.AllocateAsync(network, "sb-released");
         Assert.Contains(slot.Namespace, await Namespaces());
-        Assert.Contains(NetnsNetwork.EgressTable(fixture.Owner), await NftTables());
+        Assert.Contains(NetnsNetwork.HostTable(fixture.Owner), await NftTables());
 
         await fixture.ReleaseAsync(network, slot);
 
         Assert.DoesNotContain(slot.Namespace, await Namespaces());
         Assert.DoesNotContain(await Links(), l => l.StartsWith(fixture.Owner, StringComparison.Ordinal));
-        Assert.DoesNotContain(NetnsNetwork.EgressTable(fixture.Owner), await NftTables());
+        Assert.DoesNotContain(NetnsNetwork.HostTable(fixture.Owner), await NftTables());
         Assert.False(File.Exists($"/run/wrenn/net-slots/{slot.Index}") && File.ReadAllText($"/run/wrenn/net-slots/{slot.Index}").StartsWith(fixture.Owner));
         Assert.Empty(await network.DiscoverAsync(fixture.Owner, CancellationToken.None));
     }

@@ -4,8 +4,8 @@ namespace Wrenn.Testing;
 
 /// <summary>
 /// Removes host objects that test runs left behind when they crashed: network namespaces, links,
-/// nftables tables, slot files and QEMU processes whose names carry a "wt" owner prefix whose
-/// process is gone. Objects of live test processes (other test assemblies run at the same time)
+/// nftables tables, slot files, jails (their cgroups, processes and uid leases) and QEMU processes
+/// whose names carry a "wt" owner prefix whose process is gone. Objects of live test processes (other test assemblies run at the same time)
 /// are left alone.
 /// </summary>
 public static class HostSweep
@@ -18,6 +18,7 @@ public static class HostSweep
         try
         {
             await SweepQemuAsync();
+            await SweepJailsAsync(cancellationToken);
             await SweepNamespacesAsync(cancellationToken);
             await SweepLinksAsync(cancellationToken);
             await SweepNftAsync(cancellationToken);
@@ -71,6 +72,27 @@ public static class HostSweep
             }
         }
         await Task.Delay(100);
+    }
+
+    /// <summary>
+    /// Jails of dead owners, through the same release the reconciler uses (their leases name their
+    /// cgroups and the paths they were given), then cgroups whose lease never got written.
+    /// </summary>
+    private static async Task SweepJailsAsync(CancellationToken ct)
+    {
+        var leases = Path.Combine("/run/wrenn", "jail-uids");
+        if (Directory.Exists(leases))
+        {
+            var owners = Directory.EnumerateFiles(leases)
+                .Select(file => { try { return System.Text.Json.JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("owner").GetString(); } catch (Exception) { return null; } })
+                .OfType<string>().Where(Leaked).Distinct().ToList();
+            foreach (var owner in owners)
+                await Wrenn.Plugins.Jail.Jails.ReleaseOrphansAsync("/run/wrenn", owner, _ => false, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, ct);
+        }
+        var parents = Directory.EnumerateDirectories("/sys/fs/cgroup").Select(h => Path.Combine(h, "wrenn")).Append("/sys/fs/cgroup/wrenn").Where(Directory.Exists);
+        var leftover = parents.SelectMany(Directory.EnumerateDirectories).Where(dir => Leaked(Path.GetFileName(dir))).ToList();
+        if (leftover.Count > 0)
+            await Wrenn.Plugins.Jail.Cgroups.CgroupProcesses.KillAndRemoveAsync(leftover, TimeSpan.FromSeconds(10), ct);
     }
 
     private static async Task SweepNamespacesAsync(CancellationToken ct)

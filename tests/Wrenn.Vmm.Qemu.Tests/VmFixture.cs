@@ -46,6 +46,7 @@ public sealed class VmFixture : IAsyncLifetime
         // Whatever a failing test left: VMs, slots, disks of this owner.
         foreach (var vm in await Vmm.DiscoverAsync(Owner, CancellationToken.None))
             await HostCommand.TryRunAsync("kill", ["-9", vm.Pid.ToString()], CancellationToken.None);
+        await Wrenn.Plugins.Jail.Jails.ReleaseOrphansAsync(Host.MachineRuntimeDir, Owner, _ => false, NullLogger.Instance, CancellationToken.None);
         foreach (var slot in await Network.DiscoverAsync(Owner, CancellationToken.None))
             await Network.ReleaseAsync(slot, CancellationToken.None);
         if (Directory.Exists(Host.RuntimeDir))

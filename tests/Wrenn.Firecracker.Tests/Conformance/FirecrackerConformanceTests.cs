@@ -32,7 +32,7 @@ public sealed class FirecrackerConformanceTests(VmmConformance.SharedVm shared) 
 
     protected override INetwork CreateNetwork(PluginHost host) => new NetnsNetwork(Options.Create(new NetnsOptions()), host, NullLogger<NetnsNetwork>.Instance);
 
-    protected override IMemoryBackend? CreateMemory(PluginHost host) => new UffdMemoryBackend(Options.Create(new UffdOptions()), NullLogger<UffdMemoryBackend>.Instance);
+    protected override IMemoryBackend? CreateMemory(PluginHost host) => new UffdMemoryBackend(Options.Create(new UffdOptions()), host, NullLogger<UffdMemoryBackend>.Instance);
 
     protected override KernelImage Kernel => new(Manifest.GetProperty("kernel").GetString()!, Manifest.GetProperty("initrd").GetString(), Manifest.GetProperty("vmlinux").GetString());
 
@@ -56,7 +56,7 @@ public sealed class FirecrackerConformanceTests(VmmConformance.SharedVm shared) 
 [UffdSnapshotsNeedFirecracker]
 public sealed class UffdMemoryConformanceTests : MemoryConformance
 {
-    protected override IMemoryBackend CreateMemory(PluginHost host) => new UffdMemoryBackend(Options.Create(new UffdOptions()), NullLogger<UffdMemoryBackend>.Instance);
+    protected override IMemoryBackend CreateMemory(PluginHost host) => new UffdMemoryBackend(Options.Create(new UffdOptions()), host, NullLogger<UffdMemoryBackend>.Instance);
 
     protected override string NewOwnerPrefix() => TestPrefix.NewOwner();
 

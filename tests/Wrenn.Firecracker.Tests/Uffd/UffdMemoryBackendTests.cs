@@ -45,7 +45,12 @@ public sealed class UffdMemoryBackendTests : IDisposable
     [Fact]
     public async Task Diff_pauses_add_only_their_dirty_pages_the_fourth_collapses_and_a_restore_serves_the_layered_memory()
     {
-        var backend = new UffdMemoryBackend(Options.Create(new UffdOptions { MaxDiffGenerations = 3 }), NullLogger<UffdMemoryBackend>.Instance);
+        await HostSweep.RemoveLeftoversAsync();
+        // As the silo's snapshot folders are (a temporary folder is its creator's alone): the jailed page server reads it.
+        File.SetUnixFileMode(_folder, (UnixFileMode)0b111_101_101);
+        var owner = TestPrefix.NewOwner();
+        var host = new Wrenn.Abstractions.Plugins.PluginHost(owner, _folder, Path.Combine("/run/wrenn", owner), "/run/wrenn", "/var/cache/wrenn");
+        var backend = new UffdMemoryBackend(Options.Create(new UffdOptions { MaxDiffGenerations = 3 }), host, NullLogger<UffdMemoryBackend>.Instance);
         var none = new MemoryBacking(MemoryBackingKind.Anonymous, null, false, new Dictionary<string, string>());
         WriteMemory("memory", null);
         var snapshot = await backend.CompleteSnapshotAsync(none, Written("memory", SnapshotKind.Full), default);
@@ -69,13 +74,23 @@ public sealed class UffdMemoryBackendTests : IDisposable
 
         var expected = Path.Combine(_folder, "expected");
         await File.WriteAllBytesAsync(expected, _expected);
-        var workDir = Directory.CreateDirectory(Path.Combine("/run/wrenn", $"{TestPrefix.Family}uffdmem-{Environment.ProcessId}")).FullName;
+        // Under the owner's folder: a sweep by another test class removes folders of unregistered owners.
+        var workDir = Directory.CreateDirectory(Path.Combine(host.RuntimeDir, "uffd")).FullName;
         try
         {
             // The page server runs as a process of its own (it outlives the silo with its VM).
             var backing = await backend.PrepareRestoreAsync("sb-test", snapshot, workDir, default);
             Assert.Equal(MemoryBackingKind.Uffd, backing.Kind);
             Assert.True(Directory.Exists($"/proc/{backing.Properties["serverPid"]}"));
+            // It runs in the sandbox's jail: unprivileged, no_new_privs, a root of its own, the sandbox's cgroup.
+            var jail = Wrenn.Plugins.Jail.SandboxJail.FromProperties(owner, "sb-test", backing.Properties);
+            var status = File.ReadAllLines($"/proc/{backing.Properties["serverPid"]}/status").Select(l => l.Split(':', 2)).ToDictionary(p => p[0], p => p[1].Trim());
+            Assert.True(jail.Jailed);
+            Assert.Equal($"{jail.Uid}\t{jail.Uid}\t{jail.Uid}\t{jail.Uid}", status["Uid"]);
+            Assert.Equal(("1", "0000000000000000"), (status["NoNewPrivs"], status["CapEff"]));
+            Assert.False(File.Exists($"/proc/{backing.Properties["serverPid"]}/root/etc/shadow"));
+            Assert.True(File.Exists($"/proc/{backing.Properties["serverPid"]}/root{snapshot.Properties["header"]}"), "the snapshot it serves is not in its jail");
+            Assert.Contains(int.Parse(backing.Properties["serverPid"]), Wrenn.Plugins.Jail.Cgroups.CgroupProcesses.In(jail.Cgroups));
             var watch = backend.WhenFailedAsync(backing, default);
             var vmmSide = await CompileVmmSideAsync();
             using var vmm = Process.Start(new ProcessStartInfo(vmmSide, [backing.Path!, expected, Pages.ToString(), Page.ToString(), "3"]) { RedirectStandardOutput = true })!;
@@ -88,6 +103,8 @@ public sealed class UffdMemoryBackendTests : IDisposable
             Assert.Equal("", File.ReadAllText(backing.Properties["log"]).Trim());
             await backend.ReleaseAsync(backing, default);
             Assert.False(File.Exists(backing.Path));
+            Assert.Empty(backend.Jails.OwnedBy(owner));
+            Assert.All(jail.Cgroups, folder => Assert.False(Directory.Exists(folder)));
 
             // A page server that dies under its VM is noticed (the silo then fails the sandbox).
             var second = await backend.PrepareRestoreAsync("sb-test2", snapshot, workDir, default);
@@ -98,7 +115,9 @@ public sealed class UffdMemoryBackendTests : IDisposable
         }
         finally
         {
-            Directory.Delete(workDir, recursive: true);
+            await Wrenn.Plugins.Jail.Jails.ReleaseOrphansAsync("/run/wrenn", owner, _ => false, NullLogger.Instance, default);
+            Directory.Delete(host.RuntimeDir, recursive: true);
+            TestPrefix.Retire(owner);
         }
     }
 

@@ -80,6 +80,9 @@ public sealed class SiloCrashTests
             Assert.Equal([kept], (await plugins.Vmm.DiscoverAsync(owner, CancellationToken.None)).Select(v => v.SandboxId));
             Assert.Equal([kept], (await plugins.Network.DiscoverAsync(owner, CancellationToken.None)).Select(s => s.SandboxId));
             Assert.Equal([kept], (await plugins.Storage.DiscoverAsync(owner, CancellationToken.None)).Select(d => d.SandboxId));
+            // The kept VM's jail is the one its record names (re-adopted, not made again); the others' jails are freed.
+            var keptVm = (await b.Host.Store.GetAsync(kept, CancellationToken.None))!.Vm!.Vm;
+            Assert.Equal([(kept, plugins.Vmm.JailOf(keptVm).Uid)], plugins.Vmm.Jails.OwnedBy(owner).Select(j => (j.SandboxId, j.Uid)));
 
             await sandbox.DestroyAsync(b.Admin);
         }

@@ -76,12 +76,15 @@ public sealed class SiloFixture : IAsyncLifetime
         return await Host.Sandboxes.CreateAsync(caller, new NewSandbox(template, TimeoutSeconds: timeoutSeconds), CancellationToken.None);
     }
 
-    /// <summary>Host objects that carry this silo's owner prefix: VMM processes, network slots, disks, work folders.</summary>
+    /// <summary>Host objects that carry this silo's owner prefix: VMM processes, jails, network slots, disks, work folders.</summary>
     public async Task<IReadOnlyList<string>> HostObjectsAsync()
     {
         var plugins = LocalPlugins.Create(new PluginHost(Owner, DataDir, Path.Combine("/run/wrenn", Owner), "/run/wrenn", "/var/cache/wrenn"), NullLoggerFactory.Instance);
         var found = new List<string>();
         found.AddRange((await plugins.Vmm.DiscoverAsync(Owner, CancellationToken.None)).Select(v => $"vm {v.SandboxId}"));
+        found.AddRange(plugins.Vmm.Jails.OwnedBy(Owner).Select(j => $"jail of {j.SandboxId} (uid {j.Uid})"));
+        found.AddRange(Directory.EnumerateDirectories("/sys/fs/cgroup").Select(h => Path.Combine(h, "wrenn")).Where(Directory.Exists)
+            .SelectMany(parent => Directory.EnumerateDirectories(parent, $"{Owner}-*")).Select(d => $"cgroup {d}"));
         found.AddRange((await plugins.Network.DiscoverAsync(Owner, CancellationToken.None)).Select(s => $"netns {s.Namespace} of {s.SandboxId}"));
         found.AddRange((await plugins.Storage.DiscoverAsync(Owner, CancellationToken.None)).Select(d => $"disk {d.Path}"));
         var vms = Path.Combine("/run/wrenn", Owner, "vms");
