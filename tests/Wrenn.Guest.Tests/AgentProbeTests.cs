@@ -22,7 +22,7 @@ public sealed class AgentProbeTests(AgentProcessFixture grpcAgent, ConnectAgentF
         Assert.Equal(AgentKind.Grpc, probe.Kind);
         Assert.Equal(AgentEndpoint.ProtocolVersion, probe.ProtocolVersion);
         Assert.True(probe.Has(AgentEndpoint.Capabilities.Pty) && probe.Has(AgentEndpoint.Capabilities.Watch) && probe.Has(AgentEndpoint.Capabilities.ClockRestore));
-        Assert.StartsWith("gRPC agent (protocol 2", probe.ToString());
+        Assert.StartsWith($"gRPC agent (protocol {AgentEndpoint.ProtocolVersion}", probe.ToString());
     }
 
     [Fact]

@@ -20,8 +20,17 @@ public sealed class NetnsFixture : IAsyncLifetime
         Owner = TestPrefix.NewOwner();
     }
 
-    public NetnsNetwork Network(bool egress = false) =>
-        new(Options.Create(new NetnsOptions { Egress = egress }),
+    public NetnsNetwork Network(bool egress = false) => Network(new NetnsOptions { Egress = egress });
+
+    /// <summary>
+    /// A plugin whose slots are this owner's alone (own slot folder and address range), so a test
+    /// knows which slot its next allocation takes while other test runs allocate on the machine.
+    /// </summary>
+    public NetnsNetwork PrivateSlotsNetwork() =>
+        Network(new NetnsOptions { SlotDirectory = $"/run/wrenn/{Owner}/slots", SlotBase = "10.199.0.0", MaxSlots = 4 });
+
+    private NetnsNetwork Network(NetnsOptions options) =>
+        new(Options.Create(options),
             new PluginHost(Owner, "/run/wrenn/" + Owner, "/run/wrenn/" + Owner, "/run/wrenn", "/var/cache/wrenn"),
             NullLogger<NetnsNetwork>.Instance);
 

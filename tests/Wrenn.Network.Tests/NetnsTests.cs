@@ -78,16 +78,14 @@ public sealed class NetnsTests(NetnsFixture fixture) : IClassFixture<NetnsFixtur
     public async Task A_failed_allocation_leaves_nothing_behind()
     {
         using var gate = await MachineGate.EnterAsync();
-        var network = fixture.Network();
+        var network = fixture.PrivateSlotsNetwork(); // its next slot is 0
         // A leftover namespace is removed by the allocation, so the squatter is one it cannot remove:
-        // a folder where the next slot's namespace file goes makes `ip netns add` fail midway.
-        var probe = await fixture.AllocateAsync(network, "sb-probe");
-        await fixture.ReleaseAsync(network, probe);
-        var squatter = $"/run/netns/{fixture.Owner}-{probe.Index}";
+        // a folder where slot 0's namespace file goes makes `ip netns add` fail midway.
+        var squatter = $"/run/netns/{fixture.Owner}-0";
         Directory.CreateDirectory(Path.Combine(squatter, "busy"));
         try
         {
-            var error = await Assert.ThrowsAsync<HostCommandException>(() => network.AllocateAsync("sb-failing", CancellationToken.None));
+            var error = await Assert.ThrowsAsync<HostCommandException>(() => fixture.AllocateAsync(network, "sb-failing"));
             Assert.Contains("netns", error.Message);
             Assert.DoesNotContain(await Links(), l => l.StartsWith(fixture.Owner + "h", StringComparison.Ordinal));
             Assert.DoesNotContain((await network.DiscoverAsync(fixture.Owner, CancellationToken.None)), s => s.SandboxId == "sb-failing");
@@ -102,20 +100,19 @@ public sealed class NetnsTests(NetnsFixture fixture) : IClassFixture<NetnsFixtur
     public async Task A_leftover_namespace_and_link_with_a_slots_names_are_removed_by_its_next_allocation()
     {
         using var gate = await MachineGate.EnterAsync();
-        var network = fixture.Network();
+        var network = fixture.PrivateSlotsNetwork(); // its next slot is 0
         // What a release whose namespace delete failed, or a crash, leaves: the slot file is free but
         // its namespace and host link remain.
-        var probe = await fixture.AllocateAsync(network, "sb-probe-leftover");
-        await fixture.ReleaseAsync(network, probe);
-        var leftover = $"{fixture.Owner}-{probe.Index}";
-        var hostLink = probe.Properties["hostLink"];
+        var leftover = $"{fixture.Owner}-0";
+        var hostLink = $"{fixture.Owner}h0";
+        var strayPeer = $"{fixture.Owner}q0";
         await HostCommand.RunAsync("ip", ["netns", "add", leftover], CancellationToken.None);
-        var strayPeer = $"{fixture.Owner}q{probe.Index}";
         await HostCommand.RunAsync("ip", ["link", "add", hostLink, "type", "veth", "peer", "name", strayPeer], CancellationToken.None);
         try
         {
             var slot = await fixture.AllocateAsync(network, "sb-after-leftover");
-            Assert.Equal(probe.Index, slot.Index);
+            Assert.Equal(0, slot.Index);
+            Assert.Equal(hostLink, slot.Properties["hostLink"]);
             Assert.Contains(slot.Namespace, await Namespaces());
             Assert.DoesNotContain(strayPeer, await Links());
             Assert.Contains(hostLink, await Links());
