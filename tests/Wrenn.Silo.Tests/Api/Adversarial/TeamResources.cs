@@ -7,17 +7,20 @@ namespace Wrenn.Silo.Tests.Api.Adversarial;
 
 /// <summary>
 /// The victim team's things the walk aims at, one of each kind the API has (a running sandbox with a
-/// marker file and a process, a private template, the team itself, its key), and how the victim sees
-/// them. A kind with no seeder here (ports, webhooks until the API has them) has no identifiers, and a
-/// field that names one fails the walk until a seeder is added.
+/// marker file, a process and a port, a private template, the team itself, its key, a webhook), and
+/// how the victim sees them. A kind with no seeder here has no identifiers, and a field that names
+/// one fails the walk until a seeder is added.
 /// </summary>
-public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName, string SandboxId, int Pid, string TemplateId, string TemplateName, string KeyHint)
+public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName, string SandboxId, int Pid, string TemplateId, string TemplateName, string KeyHint, string WebhookId)
 {
     /// <summary>The pid the record-only victim names: one every guest has (its sandbox has no VM, so it names nothing running).</summary>
     private const int InitPid = 1;
 
     public const string MarkerPath = "/root/a-marker";
     public const string MarkerContent = "written by team A";
+
+    /// <summary>The port the walk names in the victim's sandbox (whether something listens there makes no difference to a stranger's refusal).</summary>
+    private const int Port = 8000;
 
     /// <summary>A team with a running sandbox (a real VM, through the victim's own key) and a private template.</summary>
     public static async Task<TeamResources> SeedAsync(ApiFixture api)
@@ -57,7 +60,11 @@ public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName
             new TemplateSource(ImageDir: RepoPaths.ImageDir), CancellationToken.None);
         var (_, me) = await api.GraphQLAsync(team.Key, "{ me { name apiKeys { id hint } } }");
         var hint = me["data"]!["me"]!["apiKeys"]!.AsArray().Single(k => k!["id"]!.GetValue<string>() == team.Caller.KeyId)!["hint"]!.GetValue<string>();
-        return new TeamResources(api, team, me["data"]!["me"]!["name"]!.GetValue<string>(), sandboxId, pid, template.Id, templateName, hint);
+        // A receiver on a closed port: its deliveries fail and retry, which no test here waits for.
+        var (_, hook) = await api.GraphQLAsync(team.Key,
+            "mutation { createWebhook(url: \"http://127.0.0.1:9/a-hook\", events: [DESTROYED], secret: \"a-secret-of-team-a-long-enough-to-sign\") { id } }");
+        var webhookId = hook["data"]?["createWebhook"]?["id"]?.GetValue<string>() ?? throw new InvalidOperationException($"team A's webhook: {hook.ToJsonString()}");
+        return new TeamResources(api, team, me["data"]!["me"]!["name"]!.GetValue<string>(), sandboxId, pid, template.Id, templateName, hint, webhookId);
     }
 
     public string TeamId => Team.Caller.TeamId;
@@ -68,16 +75,18 @@ public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName
     public IReadOnlyList<JsonNode> Identifiers(ResourceKind kind, string scalar) => (kind, scalar) switch
     {
         (ResourceKind.Process, "Int") => [JsonValue.Create(Pid)],
+        (ResourceKind.Port, "Int") => [JsonValue.Create(Port)],
         (_, "Int" or "Float") => [], // no other kind is named by a number
         (ResourceKind.Sandbox, _) => [JsonValue.Create(SandboxId)],
         (ResourceKind.Template, _) => [JsonValue.Create(TemplateName), JsonValue.Create(TemplateId)],
         (ResourceKind.Team, _) => [JsonValue.Create(TeamName), JsonValue.Create(TeamId)],
         (ResourceKind.ApiKey, _) => [JsonValue.Create(KeyId)],
+        (ResourceKind.Webhook, _) => [JsonValue.Create(WebhookId)],
         _ => [],
     };
 
     /// <summary>What must never show in another team's answers unless that team sent it.</summary>
-    public IReadOnlyList<string> Secrets => [SandboxId, TemplateId, TemplateName, TeamId, TeamName, KeyId, KeyHint];
+    public IReadOnlyList<string> Secrets => [SandboxId, TemplateId, TemplateName, TeamId, TeamName, KeyId, KeyHint, WebhookId];
 
     /// <summary>Everything of the victim's a stranger could change, as the victim reads it.</summary>
     public async Task<string> StateAsync()
@@ -90,6 +99,7 @@ public sealed record TeamResources(ApiFixture Api, ApiTeam Team, string TeamName
                    apiKeys { id admin expiresAt revokedAt } }
               marker: readFile(sandboxId: $id, path: "{{MarkerPath}}") { content }
               processes(sandboxId: $id) { pid tag command args pty exitCode }
+              webhooks { id url events }
             }
             """, new { id = SandboxId, t = TemplateName });
         return state.ToJsonString();
