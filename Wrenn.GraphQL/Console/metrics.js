@@ -52,7 +52,7 @@ function addSample(sample) {
 }
 
 // graphql-transport-ws: one subscription, live samples every 2 s.
-function subscribe(id) {
+function subscribeMetrics(id) {
   const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`, 'graphql-transport-ws');
   wrennPlots.socket = socket;
   socket.onopen = () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${metricsKey()}` } }));
@@ -83,7 +83,7 @@ async function showMetrics(id) {
   } catch (e) {
     document.getElementById('metrics-now').textContent = e.message;
   }
-  subscribe(id);
+  subscribeMetrics(id);
 }
 
 function cell(tr, text) {
