@@ -97,7 +97,7 @@ async function refreshOverview() {
     const data = await metricsQuery(`{
       hosts { name live vcpus reservedVcpus memoryMib reservedMemoryMib diskMib reservedDiskMib sandboxes
               usage { cpuPercent memoryUsedMib diskUsedMib runningVms vmmMemoryMib } }
-      templates { name kind vcpus memoryMib sandboxesUsingIt } }`);
+      templates { name kind vcpus memoryMib sandboxes } }`);
     document.querySelector('#hosts tbody').replaceChildren(...data.hosts.map((h) => {
       const tr = document.createElement('tr');
       tr.dataset.host = h.name;
@@ -113,7 +113,7 @@ async function refreshOverview() {
     document.querySelector('#templates tbody').replaceChildren(...data.templates.map((t) => {
       const tr = document.createElement('tr');
       tr.dataset.template = t.name;
-      for (const text of [t.name, t.kind, `${t.vcpus} vCPU, ${t.memoryMib} MiB`, String(t.sandboxesUsingIt)]) cell(tr, text);
+      for (const text of [t.name, t.kind, `${t.vcpus} vCPU, ${t.memoryMib} MiB`, String(t.sandboxes)]) cell(tr, text);
       return tr;
     }));
   } catch (e) {

@@ -93,11 +93,10 @@ public sealed partial class SandboxGrain
         {
             var reading = await telemetry.ReadAsync(agent, vm, turn.Token);
             var sample = reading.Since(_lastReading, record.Vcpus);
+            // The answer, not the history: the history is the sampler's own series, one every
+            // interval (a sample kept here put two in it a few milliseconds apart).
             if (telemetry.Options.Enabled)
-            {
-                _lastReading = reading;
-                Keep(sample);
-            }
+                _latest = sample;
             return sample;
         }
         catch (AgentException e)

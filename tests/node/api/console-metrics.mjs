@@ -11,10 +11,13 @@ const browser = await chromium.launch({
   executablePath,
   args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
 });
-const result = { cpu: null, memory: null, hosts: null, templates: null, error: null };
+const result = { cpu: null, memory: null, hosts: null, templates: null, error: null, pageErrors: [] };
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1500 } });
   page.setDefaultTimeout(120_000);
+  // What went wrong in the page, quoted when the test fails.
+  page.on('pageerror', (e) => result.pageErrors.push(String(e.message ?? e)));
+  page.on('console', (m) => { if (m.type() === 'error') result.pageErrors.push(m.text()); });
   await page.goto(`${base}/ui`);
   await page.fill('#api-key', key);
   await page.click('#save-key');
@@ -33,6 +36,7 @@ try {
   await page.screenshot({ path: screenshot, fullPage: true });
 } catch (e) {
   result.error = String(e.message ?? e);
+  result.plotted = await browser.contexts()[0]?.pages()[0]?.evaluate(() => window.wrennPlots?.cpu?.data?.map((c) => Array.from(c).slice(-5))).catch(() => null);
 } finally {
   await browser.close();
 }

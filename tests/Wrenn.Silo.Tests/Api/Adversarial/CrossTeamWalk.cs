@@ -117,14 +117,26 @@ public sealed class CrossTeamWalk(Uri api, string attackerKey, TeamResources vic
         if (errors is { Count: > 0 })
         {
             var codes = errors.Select(e => e?["extensions"]?["code"]?.GetValue<string>()).ToList();
-            if (codes.All(c => c is not null && Refusals.Contains(c)))
+            // Refused by the field itself: a refusal deeper in (one of the thing's own fields asking
+            // again, its null carried up to the field) means the field handed the thing out.
+            var nested = errors.Any(e => e?["path"] is JsonArray { Count: > 1 });
+            if (codes.All(c => c is not null && Refusals.Contains(c)) && !nested)
                 return null;
+            if (nested)
+                return $"it handed the thing out, refused only by its fields: {string.Join("; ", errors.Select(e => e?["path"]?.ToJsonString()).Distinct())}";
             if (codes.All(c => c is null) && value is null)
                 return null; // a validation error: refused before anything ran
             return $"it answered {string.Join(", ", codes.Select(c => c ?? "(no code)").Distinct())} instead of NOT_FOUND or FORBIDDEN";
         }
         if (answer["data"] is JsonObject data && data.ContainsKey(field.Name) && value is null && !field.Type.IsNonNull)
             return null; // not found, as a nullable field says it
+        // Nothing done and nothing shown, the same answer as for an id that does not exist (a delete
+        // that says false, a team-scoped list filtered by another team's id): the state check below
+        // still catches a change.
+        if (value is JsonValue done && done.TryGetValue<bool>(out var flag) && !flag)
+            return null;
+        if (value is JsonArray { Count: 0 })
+            return null;
         if (answer["silent"] is not null)
             return "it neither refused nor answered within 30 s";
         if (answer["data"] is null && answer["completed"] is not null)
