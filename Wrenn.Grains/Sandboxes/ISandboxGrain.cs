@@ -140,6 +140,15 @@ public interface ISandboxGrain : IGrainWithStringKey
     Task<SandboxInfo> SetTimeoutAsync(Caller caller, int seconds);
 
     /// <summary>
+    /// Puts a new egress policy in force: at once while it runs (established connections go on), at
+    /// the resume while it is paused; kept with the sandbox. A bad entry is INVALID_ARGUMENT naming
+    /// it, and changes nothing.
+    /// </summary>
+    [Alias("update-network")]
+    [Audited("sandbox.update-network")]
+    Task<SandboxInfo> UpdateNetworkAsync(Caller caller, NetworkPolicy network);
+
+    /// <summary>
     /// Where port forwarding finds the guest: the sandbox's host and state and, while it runs, the
     /// address its host reaches the guest at. NOT_FOUND for another team's sandbox.
     /// </summary>

@@ -2,7 +2,8 @@ using Wrenn.Grains.Sandboxes;
 
 namespace Wrenn.GraphQL.Backend;
 
-public sealed record NewSandboxRequest(string Template, int Vcpus, int MemoryMib, int TimeoutSeconds, IReadOnlyDictionary<string, string> Metadata);
+public sealed record NewSandboxRequest(string Template, int Vcpus, int MemoryMib, int TimeoutSeconds, IReadOnlyDictionary<string, string> Metadata,
+    NetworkPolicy? Network = null);
 
 public sealed record SandboxPage(IReadOnlyList<SandboxInfo> Sandboxes, bool HasNextPage);
 

@@ -26,9 +26,10 @@ public sealed record SandboxRecord(
     long Version,
     PausedSandboxVm? Paused = null,
     TimeSpan? Remaining = null,
-    DateTimeOffset? PausedAt = null)
+    DateTimeOffset? PausedAt = null,
+    NetworkPolicy? Network = null)
 {
-    public SandboxInfo ToInfo() => new(Id, TeamId, TemplateId, Host, State, Vcpus, MemoryMib, CreatedAt, Deadline, Metadata, Error);
+    public SandboxInfo ToInfo() => new(Id, TeamId, TemplateId, Host, State, Vcpus, MemoryMib, CreatedAt, Deadline, Metadata, Error, Network);
 }
 
 /// <summary>
@@ -39,7 +40,7 @@ public sealed record SandboxRecord(
 /// </summary>
 public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed changes, SandboxEventOutbox? outbox = null)
 {
-    private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version, paused, remaining_ms, paused_at";
+    private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version, paused, remaining_ms, paused_at, network";
 
     public async Task<SandboxRecord?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -83,13 +84,13 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed
     }
 
     private const string Insert = """
-        INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, paused, remaining_ms, paused_at, version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1)
+        INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, paused, remaining_ms, paused_at, network, version)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1)
         """;
 
     private static readonly string InsertQueuing = $"""
         WITH written AS ({Insert} RETURNING id, team_id, host, state, NULL::text AS before_state),
-             queued AS ({SandboxEventOutbox.Enqueue("written", "$16", "false")} RETURNING 1)
+             queued AS ({SandboxEventOutbox.Enqueue("written", "$17", "false")} RETURNING 1)
         SELECT (SELECT count(*) FROM queued)
         """;
 
@@ -114,14 +115,14 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed
     // The row's state before the write comes back with it (locked, so it is the state this write replaced).
     private const string Update = """
         UPDATE wrenn_sandboxes AS s SET team_id = $2, template_id = $3, host = $4, state = $5, vcpus = $6, memory_mib = $7, created_at = $8,
-            deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, paused_at = $15, version = s.version + 1, updated_at = now()
+            deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, paused_at = $15, network = $16, version = s.version + 1, updated_at = now()
         FROM (SELECT id, state FROM wrenn_sandboxes WHERE id = $1 FOR UPDATE) AS before
-        WHERE s.id = before.id AND s.version = $16
+        WHERE s.id = before.id AND s.version = $17
         """;
 
     private static readonly string UpdateQueuing = $"""
         WITH written AS ({Update} RETURNING s.id, s.team_id, s.host, s.state, before.state AS before_state),
-             queued AS ({SandboxEventOutbox.Enqueue("written", "$17", "$18")} RETURNING 1)
+             queued AS ({SandboxEventOutbox.Enqueue("written", "$18", "$19")} RETURNING 1)
         SELECT before_state, (SELECT count(*) FROM queued) FROM written
         """;
 
@@ -173,6 +174,7 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed
         command.Parameters.Add(new() { Value = record.Paused is null ? DBNull.Value : JsonSerializer.Serialize(record.Paused, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
         command.Parameters.Add(new() { Value = record.Remaining is { } r ? (long)r.TotalMilliseconds : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
         command.Parameters.Add(new() { Value = (object?)record.PausedAt?.UtcDateTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new() { Value = record.Network is null ? DBNull.Value : JsonSerializer.Serialize(record.Network, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
     }
 
     private static async Task<IReadOnlyList<SandboxRecord>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
@@ -195,5 +197,6 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed
         reader.GetInt64(12),
         reader.IsDBNull(13) ? null : JsonSerializer.Deserialize<PausedSandboxVm>(reader.GetString(13), WrennJson.Options),
         reader.IsDBNull(14) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(14)),
-        reader.IsDBNull(15) ? null : new DateTimeOffset(reader.GetDateTime(15), TimeSpan.Zero));
+        reader.IsDBNull(15) ? null : new DateTimeOffset(reader.GetDateTime(15), TimeSpan.Zero),
+        reader.IsDBNull(16) ? null : JsonSerializer.Deserialize<NetworkPolicy>(reader.GetString(16), WrennJson.Options));
 }

@@ -10,7 +10,9 @@ namespace Wrenn.Silo.Data;
 /// snapshot template also the frozen disk, memory and device state, which live on one host.
 /// </summary>
 /// <param name="ParentTemplateId">The snapshot template the source sandbox was started from: this template's disk may be layered on its files.</param>
-public sealed record TemplateSource(string? ImageDir = null, string? SnapshotDir = null, string? Host = null, Wrenn.Silo.Sandboxes.TemplateSnapshot? Snapshot = null, string? ParentTemplateId = null);
+/// <summary>Where a template's files are; <see cref="Network"/>: the egress policy of the sandbox it was made from, which its sandboxes take unless they give their own.</summary>
+public sealed record TemplateSource(string? ImageDir = null, string? SnapshotDir = null, string? Host = null, Wrenn.Silo.Sandboxes.TemplateSnapshot? Snapshot = null, string? ParentTemplateId = null,
+    NetworkPolicy? Network = null);
 
 public sealed record TemplateRow(string Id, string Name, string? TeamId, bool IsPublic, TemplateKind Kind, int Vcpus, int MemoryMib, TemplateSource Source, DateTimeOffset CreatedAt);
 

@@ -35,17 +35,20 @@ public sealed partial class SandboxGrain
             ? new VmSize(template.Vcpus, template.MemoryMib)
             : new VmSize(request.Vcpus > 0 ? request.Vcpus : template.Vcpus, request.MemoryMib > 0 ? request.MemoryMib : template.MemoryMib);
 
+        var network = PolicyForCreate(request, template);
+
         _record = await store.InsertAsync(new SandboxRecord(Id, caller.TeamId, template.Id, silo.Name, SandboxState.Creating, size.Vcpus, size.MemoryMib,
-            DateTimeOffset.UtcNow, null, request.Metadata ?? new Dictionary<string, string>(), null, null, 0), cancellationToken);
+            DateTimeOffset.UtcNow, null, request.Metadata ?? new Dictionary<string, string>(), null, null, 0, Network: network), cancellationToken);
         SandboxVm vm;
         try
         {
             var image = GuestImage.FromDirectory(template.Source.ImageDir);
             // Every create is a restore where it can be: a snapshot template, or the warm base at its default size.
             var snapshot = template.Kind == TemplateKind.Snapshot ? template.Source.Snapshot : warmBase.For(template.Source.ImageDir, size);
+            var egress = EgressOf(_record);
             vm = snapshot is not null
-                ? await vms.CreateFromTemplateAsync(Id, snapshot, image, cancellationToken)
-                : await vms.CreateAsync(Id, image, size, cancellationToken);
+                ? await vms.CreateFromTemplateAsync(Id, snapshot, image, cancellationToken, egress)
+                : await vms.CreateAsync(Id, image, size, cancellationToken, egress);
         }
         catch (Exception e)
         {
@@ -144,7 +147,7 @@ public sealed partial class SandboxGrain
         try
         {
             vm = await vms.ResumeAsync(paused, GuestImage.FromDirectory(template.Source.ImageDir!), CancellationToken.None,
-                restored => CommitRunningAsync(restored, DateTimeOffset.UtcNow + (record.Remaining ?? TimeSpan.FromMinutes(5))));
+                restored => CommitRunningAsync(restored, DateTimeOffset.UtcNow + (record.Remaining ?? TimeSpan.FromMinutes(5))), EgressOf(record));
         }
         catch (Exception e)
         {
@@ -183,7 +186,7 @@ public sealed partial class SandboxGrain
         try
         {
             (frozen, vm) = await vms.CreateTemplateAsync(vm, directory, GuestImage.FromDirectory(imageDir), CancellationToken.None,
-                CommitPauseAsync, resumed => CommitRunningAsync(resumed, record.Deadline));
+                CommitPauseAsync, resumed => CommitRunningAsync(resumed, record.Deadline), EgressOf(record));
         }
         catch (TemplateFailedException e) when (e.Resumed is { } resumed)
         {
@@ -210,7 +213,7 @@ public sealed partial class SandboxGrain
         {
             var row = await templates.AddAsync(caller.TeamId, name, false, TemplateKind.Snapshot, record.Vcpus, record.MemoryMib,
                 new TemplateSource(ImageDir: imageDir, SnapshotDir: directory, Host: silo.Name, Snapshot: frozen,
-                    ParentTemplateId: source?.Kind == TemplateKind.Snapshot ? source.Id : null), CancellationToken.None);
+                    ParentTemplateId: source?.Kind == TemplateKind.Snapshot ? source.Id : null, Network: record.Network), CancellationToken.None);
             return await GrainFactory.GetGrain<ITemplateGrain>(row.Id).GetAsync(caller);
         }
         catch

@@ -89,6 +89,7 @@ public sealed partial class SandboxGrain(
                     // A VM an older Wrenn started may run the old agent, which this silo cannot drive.
                     if ((await vms.ProbeAgentAsync(vm, cancellationToken)) is { Kind: AgentKind.Connect } old)
                         _legacyAgent = new LegacyAgentException(Id, old.ToString());
+                    await ReapplyEgressAsync(_record, cancellationToken);
                     AttachTo(vm);
                     await KeepDeadlineAsync();
                     LogAdopted(Id);

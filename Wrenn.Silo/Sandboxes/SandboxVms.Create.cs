@@ -15,15 +15,16 @@ public sealed partial class SandboxVms
     /// <summary>
     /// Boots a sandbox VM: storage.Prepare → network.Allocate → vmm.Boot → wait for the agent →
     /// clock.Sync. If any step fails, what the earlier steps acquired is released before the error
-    /// reaches the caller, so a failed create leaves no disk, netns or process behind.
+    /// reaches the caller, so a failed create leaves no disk, netns or process behind. The guest runs
+    /// under <paramref name="egress"/> from its first instruction (null: the network plugin's default).
     /// </summary>
-    public async Task<SandboxVm> CreateAsync(string sandboxId, GuestImage image, VmSize size, CancellationToken cancellationToken)
+    public async Task<SandboxVm> CreateAsync(string sandboxId, GuestImage image, VmSize size, CancellationToken cancellationToken, EgressPolicy? egress = null)
     {
         var undo = new UndoStack(logger);
         var clockStarted = Stopwatch.StartNew();
         try
         {
-            var (disk, slot, workDir) = await AcquireDiskSlotAndFolderAsync(sandboxId, image.RootFilesystem, undo, cancellationToken);
+            var (disk, slot, workDir) = await AcquireDiskSlotAndFolderAsync(sandboxId, image.RootFilesystem, egress, undo, cancellationToken);
 
             MemoryBacking? ram = null;
             if (memory is not null)
@@ -53,14 +54,15 @@ public sealed partial class SandboxVms
         }
     }
 
-    /// <summary>storage.Prepare → network.Allocate → a work folder; each undo recorded on <paramref name="undo"/>.</summary>
+    /// <summary>storage.Prepare → network.Allocate (its egress policy in force) → a work folder; each undo recorded on <paramref name="undo"/>.</summary>
     private async Task<(PreparedDisk Disk, NetworkSlot Slot, string WorkDir)> AcquireDiskSlotAndFolderAsync(
-        string sandboxId, BaseImage baseImage, UndoStack undo, CancellationToken cancellationToken)
+        string sandboxId, BaseImage baseImage, EgressPolicy? egress, UndoStack undo, CancellationToken cancellationToken)
     {
         var disk = await storage.PrepareAsync(sandboxId, baseImage, cancellationToken);
         undo.Push("remove the disk", () => storage.ReleaseAsync(disk, CancellationToken.None));
         var slot = await network.AllocateAsync(sandboxId, cancellationToken);
         undo.Push("release the network slot", () => network.ReleaseAsync(slot, CancellationToken.None));
+        await ApplyEgressAsync(slot, egress, cancellationToken);
         var workDir = WorkDirFor(sandboxId);
         Directory.CreateDirectory(workDir);
         undo.Push("remove the work folder", () => RemoveWorkDir(workDir));

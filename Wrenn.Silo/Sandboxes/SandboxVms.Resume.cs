@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Wrenn.Abstractions.Memory;
+using Wrenn.Abstractions.Network;
 using Wrenn.Abstractions.Vmm;
 
 namespace Wrenn.Silo.Sandboxes;
@@ -8,13 +9,14 @@ namespace Wrenn.Silo.Sandboxes;
 public sealed partial class SandboxVms
 {
     /// <summary>
-    /// network.Allocate → storage.Attach → memory.PrepareRestore → vmm.Restore → (restored) → wait
+    /// network.Allocate (with <paramref name="egress"/> in force) → storage.Attach → memory.PrepareRestore → vmm.Restore → (restored) → wait
     /// for the agent → RNG reseeded, clock set. The guest comes back with its processes and files as
     /// they were; the silo talks to it over fresh connections. <paramref name="restored"/> records
     /// the running VM the moment it exists (a silo that crashes later re-adopts it). A failure undoes
     /// what was acquired and leaves the sandbox paused.
     /// </summary>
-    public async Task<SandboxVm> ResumeAsync(PausedSandboxVm paused, GuestImage image, CancellationToken cancellationToken, Func<SandboxVm, Task>? restored = null)
+    public async Task<SandboxVm> ResumeAsync(PausedSandboxVm paused, GuestImage image, CancellationToken cancellationToken, Func<SandboxVm, Task>? restored = null,
+        EgressPolicy? egress = null)
     {
         var undo = new UndoStack(logger);
         var timings = Stopwatch.StartNew();
@@ -30,6 +32,7 @@ public sealed partial class SandboxVms
             var sandboxId = paused.SandboxId;
             var slot = await network.AllocateAsync(sandboxId, cancellationToken);
             undo.Push("release the network slot", () => network.ReleaseAsync(slot, CancellationToken.None));
+            await ApplyEgressAsync(slot, egress, cancellationToken);
             var disk = await storage.AttachAsync(paused.Disk, cancellationToken);
             undo.Push("detach the disk", () => storage.DetachAsync(disk, CancellationToken.None));
             var workDir = WorkDirFor(sandboxId);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Wrenn.Abstractions.Memory;
+using Wrenn.Abstractions.Network;
 using Wrenn.Abstractions.Storage;
 using Wrenn.Abstractions.Vmm;
 
@@ -31,7 +32,7 @@ public sealed partial class SandboxVms
     /// <remarks><paramref name="paused"/> and <paramref name="resumed"/> record the source's progress, as for a pause and a resume.</remarks>
     public async Task<(TemplateSnapshot Template, SandboxVm Source)> CreateTemplateAsync(
         SandboxVm sandbox, string templateDirectory, GuestImage image, CancellationToken cancellationToken,
-        Func<PausedSandboxVm, Task>? paused = null, Func<SandboxVm, Task>? resumed = null)
+        Func<PausedSandboxVm, Task>? paused = null, Func<SandboxVm, Task>? resumed = null, EgressPolicy? egress = null)
     {
         if (memory is null)
             throw new InvalidOperationException("Snapshot templates need a memory plugin (guest RAM in a file).");
@@ -68,7 +69,7 @@ public sealed partial class SandboxVms
         // The source runs on whatever happened to the template; the caller learns where it is either way.
         try
         {
-            sandbox = await ResumeAsync(frozen, image, cancellationToken, resumed);
+            sandbox = await ResumeAsync(frozen, image, cancellationToken, resumed, egress);
         }
         catch (Exception e)
         {
@@ -85,14 +86,14 @@ public sealed partial class SandboxVms
     /// the frozen one, its own network slot, the template's memory mapped private, then the RNG
     /// reseeded and the clock set (clones must not share RNG state).
     /// </summary>
-    public async Task<SandboxVm> CreateFromTemplateAsync(string sandboxId, TemplateSnapshot template, GuestImage image, CancellationToken cancellationToken)
+    public async Task<SandboxVm> CreateFromTemplateAsync(string sandboxId, TemplateSnapshot template, GuestImage image, CancellationToken cancellationToken, EgressPolicy? egress = null)
     {
         if (memory is null)
             throw new InvalidOperationException("Snapshot templates need a memory plugin (guest RAM in a file).");
         var undo = new UndoStack(logger);
         try
         {
-            var (disk, slot, workDir) = await AcquireDiskSlotAndFolderAsync(sandboxId, template.Disk, undo, cancellationToken);
+            var (disk, slot, workDir) = await AcquireDiskSlotAndFolderAsync(sandboxId, template.Disk, egress, undo, cancellationToken);
             var ram = await memory.PrepareRestoreAsync(sandboxId, template.Snapshot, workDir, cancellationToken);
 
             var spec = new VmSpec(sandboxId, template.Snapshot.Vcpus, template.Snapshot.MemoryMib, image.Kernel, disk, slot, ram, KernelArgsFor(slot), workDir);

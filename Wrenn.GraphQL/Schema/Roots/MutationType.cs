@@ -23,7 +23,7 @@ public sealed class MutationType : ObjectGraphType
                 foreach (var pair in input.Metadata ?? [])
                     metadata[pair.Key] = pair.Value;
                 return await api.Backend.CreateSandboxAsync(api.Caller, new NewSandboxRequest(input.Template, input.Vcpus ?? 0, input.MemoryMib ?? 0,
-                    input.TimeoutSeconds ?? CreateSandboxInputType.DefaultTimeoutSeconds, metadata), c.CancellationToken);
+                    input.TimeoutSeconds ?? CreateSandboxInputType.DefaultTimeoutSeconds, metadata, input.Network?.ToPolicy()), c.CancellationToken);
             })
             .CreatesSandbox();
         Field<NonNullGraphType<BooleanGraphType>, bool>("destroySandbox").Description("Destroys a sandbox; returns once its VM, network and disk are gone. Running commands are cancelled.")
@@ -40,6 +40,12 @@ public sealed class MutationType : ObjectGraphType
         Field<NonNullGraphType<SandboxType>, SandboxInfo>("resumeSandbox").Description("Brings a paused sandbox back exactly as it was.")
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("id")).ResumeAsync(c.Api().Caller));
+        Field<NonNullGraphType<SandboxType>, SandboxInfo>("updateSandboxNetwork")
+            .Description("Puts a new egress policy in force: at once while the sandbox runs (connections already open go on), from its resume while it is paused. A bad entry is BAD_USER_INPUT naming it and changes nothing.")
+            .Argument<NonNullGraphType<IdGraphType>>("id")
+            .Argument<NonNullGraphType<NetworkPolicyInputType>>("network")
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("id"))
+                .UpdateNetworkAsync(c.Api().Caller, c.GetArgument<NetworkPolicyInput>("network").ToPolicy()));
         Field<NonNullGraphType<SandboxType>, SandboxInfo>("setSandboxTimeout").Description("The sandbox is destroyed after this many more seconds of running time.")
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .Argument<NonNullGraphType<IntGraphType>>("seconds")

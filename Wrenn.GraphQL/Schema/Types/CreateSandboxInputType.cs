@@ -14,6 +14,8 @@ public sealed record CreateSandboxInput
     public int? TimeoutSeconds { get; init; }
 
     public IReadOnlyList<KeyValueInput>? Metadata { get; init; }
+
+    public NetworkPolicyInput? Network { get; init; }
 }
 
 public sealed class CreateSandboxInputType : InputObjectGraphType<CreateSandboxInput>
@@ -28,5 +30,6 @@ public sealed class CreateSandboxInputType : InputObjectGraphType<CreateSandboxI
         Field<IntGraphType>("memoryMib").Description("Default: the template's.");
         Field<IntGraphType>("timeoutSeconds").Description("Running time after which the sandbox is destroyed.").DefaultValue(DefaultTimeoutSeconds);
         Field<ListGraphType<NonNullGraphType<KeyValueInputType>>>("metadata");
+        Field<NetworkPolicyInputType>("network").Description("What it may reach. Default: its template's policy (a template keeps the one of the sandbox it was made from), else the host's.");
     }
 }

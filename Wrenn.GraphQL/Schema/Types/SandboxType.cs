@@ -30,6 +30,9 @@ public sealed class SandboxType : ObjectGraphType<SandboxInfo>
             .Description("Its samples of the last minutes, oldest first: one every sampling interval (5 s) while it ran, kept for the configured time (1 h).")
             .Argument<IntGraphType>("minutes", a => a.DefaultValue = 10)
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.Source.Id).GetMetricsHistoryAsync(c.Api().Caller, c.GetArgument("minutes", 10)));
+        Field<NetworkPolicyType, NetworkPolicy?>("network")
+            .Description("The egress policy in force (changed with updateSandboxNetwork); null for a sandbox recorded before policies existed, which follows its host's setting.")
+            .Resolve(c => c.Source.Network);
         Field<StringGraphType, string?>("error").Description("Why it failed, was lost or was destroyed by the silo.").Resolve(c => c.Source.Error);
     }
 

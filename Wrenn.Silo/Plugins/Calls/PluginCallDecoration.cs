@@ -28,7 +28,7 @@ internal static class PluginCallDecoration
     {
         PluginKind.Vmm => new TimedVmm((IVmm)inner, log),
         PluginKind.Storage => new TimedStorage((IStorage)inner, log),
-        PluginKind.Network => new TimedNetwork((INetwork)inner, log),
+        PluginKind.Network => TimedNetwork.For((INetwork)inner, log),
         PluginKind.Memory => TimedMemoryBackend.For((IMemoryBackend)inner, log),
         PluginKind.Clock => new TimedGuestClock((IGuestClock)inner, log),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a plugin kind"),

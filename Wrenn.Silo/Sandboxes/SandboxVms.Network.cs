@@ -1,0 +1,26 @@
+using Wrenn.Abstractions.Network;
+
+namespace Wrenn.Silo.Sandboxes;
+
+public sealed partial class SandboxVms
+{
+    /// <summary>The network plugin's per-sandbox egress, if it has one (an optional contract since Abstractions 1.3).</summary>
+    private INetworkEgress? Egress => network as INetworkEgress;
+
+    /// <summary>The policy a sandbox that says nothing gets on this host; null when the plugin has no per-sandbox policies.</summary>
+    public EgressPolicy? DefaultEgress => Egress?.DefaultPolicy;
+
+    /// <summary>
+    /// Puts <paramref name="policy"/> in force on a slot: before the VM starts on it (so the guest
+    /// never runs under another), on a change, and when a silo adopts a running VM. Null leaves the
+    /// plugin's default, which it built the slot with.
+    /// </summary>
+    public async Task ApplyEgressAsync(NetworkSlot slot, EgressPolicy? policy, CancellationToken cancellationToken)
+    {
+        if (policy is null)
+            return;
+        if (Egress is not { } egress)
+            throw new InvalidOperationException("This host's network plugin has no per-sandbox egress policy.");
+        await egress.ApplyEgressAsync(slot, policy, cancellationToken);
+    }
+}
