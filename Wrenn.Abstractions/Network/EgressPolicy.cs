@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -112,20 +113,31 @@ public sealed record EgressEntry
         if (text.Length == 0)
             throw new EgressPolicyException(list, entry, "an entry is empty");
         if (text.Contains('/') || IPAddress.TryParse(text, out _))
-        {
-            var withPrefix = text.Contains('/') ? text : text + "/32";
-            if (!IPNetwork.TryParse(withPrefix, out var network))
-                throw new EgressPolicyException(list, entry, $"\"{entry}\" is not a CIDR (a.b.c.d/n, its host bits zero) or an address");
-            if (network.BaseAddress.AddressFamily != AddressFamily.InterNetwork)
-                throw new EgressPolicyException(list, entry, $"\"{entry}\" is IPv6; sandboxes reach only IPv4");
-            return new EgressEntry(network.ToString(), network, null, false);
-        }
+            return ParseCidr(list, entry, text);
         var name = text.TrimEnd('.').ToLowerInvariant();
         var wildcard = name.StartsWith("*.", StringComparison.Ordinal);
         var domain = wildcard ? name[2..] : name;
         if (!IsDomainName(domain))
             throw new EgressPolicyException(list, entry, $"\"{entry}\" is neither a CIDR nor a domain name (letters, digits and hyphens in dot-separated labels, optionally *. in front)");
         return new EgressEntry(name, null, domain, wildcard);
+    }
+
+    private static EgressEntry ParseCidr(string list, string? entry, string text)
+    {
+        var slash = text.IndexOf('/');
+        var addressPart = slash < 0 ? text : text[..slash];
+        var prefixPart = slash < 0 ? "32" : text[(slash + 1)..];
+        var notCidr = new EgressPolicyException(list, entry, $"\"{entry}\" is not a CIDR (a.b.c.d/n, its host bits zero) or an address");
+        if (!IPAddress.TryParse(addressPart, out var address) || !int.TryParse(prefixPart, NumberStyles.None, CultureInfo.InvariantCulture, out var prefix))
+            throw notCidr;
+        if (address.AddressFamily != AddressFamily.InterNetwork)
+            throw new EgressPolicyException(list, entry, $"\"{entry}\" is IPv6; sandboxes reach only IPv4");
+        // .NET reads shortened (10.1) and octal-looking (010.0.0.1) forms and clears host bits: all three are refused, not guessed at.
+        if (addressPart.Split('.') is not { Length: 4 } parts || parts.Any(p => p.Length > 1 && p[0] == '0') || prefix > 32
+            || !new IPNetwork(address, prefix).BaseAddress.Equals(address))
+            throw notCidr;
+        var network = new IPNetwork(address, prefix);
+        return new EgressEntry(network.ToString(), network, null, false);
     }
 
     private static bool IsDomainName(string name)

@@ -75,10 +75,11 @@ public sealed partial class SandboxGrain
     private GrainException NoEgressPolicies() =>
         new(ErrorCodes.FailedPrecondition, $"Host {silo.Name}'s network plugin has no per-sandbox egress policy; create the sandbox without network.");
 
-    /// <summary>After a silo restart, the adopted VM's slot gets its policy again (the plugin's resolver starts empty).</summary>
+    /// <summary>After a silo restart, the adopted VM's slot gets its policy again (the plugin's resolver starts empty, on a new port).</summary>
     private async Task ReapplyEgressAsync(SandboxRecord record, CancellationToken cancellationToken)
     {
-        if (record.Vm is not { } vm || EgressOf(record) is not { } policy || vms.DefaultEgress is null)
+        // Every adopted slot, the default's too: the new resolver knows none until told.
+        if (record.Vm is not { } vm || (EgressOf(record) ?? vms.DefaultEgress) is not { } policy)
             return;
         try
         {

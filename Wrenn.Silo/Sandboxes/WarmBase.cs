@@ -24,7 +24,9 @@ public sealed partial class WarmBase(SandboxVms vms, string dataDir, ILogger<War
     public async Task PrepareAsync(string imageDir, VmSize size, CancellationToken cancellationToken)
     {
         var image = GuestImage.FromDirectory(imageDir);
-        var folder = Path.Combine(dataDir, "warm-base", $"{image.RootFilesystem.Id}-{size.Vcpus}x{size.MemoryMib}");
+        // The guest's network settings are frozen into it at its boot (its resolv.conf among them):
+        // "g2" is the generation that is told the sandbox resolver, so older warm bases are made again.
+        var folder = Path.Combine(dataDir, "warm-base", $"{image.RootFilesystem.Id}-{size.Vcpus}x{size.MemoryMib}-g2");
         var description = Path.Combine(folder, "warm.json");
         if (File.Exists(description) && JsonSerializer.Deserialize<TemplateSnapshot>(await File.ReadAllTextAsync(description, cancellationToken), WrennJson.Options) is { } kept
             && File.Exists(kept.Snapshot.StateFile))

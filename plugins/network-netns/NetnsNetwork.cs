@@ -13,19 +13,27 @@ namespace Wrenn.Plugins.Network.Netns;
 ///  root ns                         sandbox netns "{owner}-{slot}"              guest
 ///  {owner}h{slot} 10.x.y.1/30 ── veth0 10.x.y.2/30        tap0 169.254.0.22/30 ── eth0 169.254.0.21
 ///                                  DNAT 10.x.y.2 → 169.254.0.21, MASQUERADE out of tap0
+///  resolver 0.0.0.0:{port}  ◄──────  DNAT guest :53 → 10.x.y.1:{port}, MASQUERADE out of veth0
 /// </code>
 /// The host reaches the guest at 10.x.y.2; every guest has the same address, so a snapshot restores
-/// into any slot. Rules live in an nftables table inside the namespace and vanish with it.
+/// into any slot. Rules live in an nftables table inside the namespace and vanish with it. What a
+/// guest may reach is its slot's <see cref="EgressPolicy"/> (<see cref="ApplyEgressAsync"/>): CIDRs in
+/// sets of that table, names through the plugin's resolver (<see cref="EgressResolver"/>), which
+/// admits the addresses of allowed names to the table for their TTL.
 /// </summary>
-public sealed partial class NetnsNetwork : INetwork
+public sealed partial class NetnsNetwork : INetwork, INetworkEgress, IAsyncDisposable
 {
-    private const string TapName = "tap0";
-    private const string InnerVeth = "veth0";
     private readonly NetnsOptions _options;
     private readonly PluginHost _host;
     private readonly SlotAllocator _slots;
+    private readonly IPAddress? _dnsServer;
+    private readonly IReadOnlyList<IPEndPoint>? _configuredUpstream;
     private readonly ILogger<NetnsNetwork> _logger;
+    private readonly SemaphoreSlim _resolverStart = new(1, 1);
+    private EgressResolver? _resolver;
+    private bool _disposed;
 
+    /// <exception cref="OptionsValidationException">A setting is not valid; the message names it.</exception>
     public NetnsNetwork(IOptions<NetnsOptions> options, PluginHost host, ILogger<NetnsNetwork> logger)
     {
         HostObjectNames.ValidateOwnerPrefix(host.OwnerPrefix);
@@ -33,15 +41,45 @@ public sealed partial class NetnsNetwork : INetwork
         _host = host;
         _logger = logger;
         _slots = new SlotAllocator(_options.SlotDirectory, _options.MaxSlots);
+        var errors = new List<string>();
+        if (_options.DnsServer is { Length: > 0 } dns)
+        {
+            if (IPAddress.TryParse(dns, out var address))
+                _dnsServer = address;
+            else
+                errors.Add($"Wrenn:Plugins:netns:DnsServer: \"{dns}\" is not an IP address.");
+        }
+        if (_options.Resolver.Port is < 0 or > 65535)
+            errors.Add($"Wrenn:Plugins:netns:Resolver:Port: {_options.Resolver.Port} is not a port; give 1–65535, or 0 for a free one.");
+        if (_options.Resolver.Upstream is { Length: > 0 } upstream)
+        {
+            try
+            {
+                _configuredUpstream = EgressResolver.Upstream(upstream);
+            }
+            catch (FormatException e)
+            {
+                errors.Add(e.Message);
+            }
+        }
+        if (errors.Count > 0)
+            throw new OptionsValidationException("netns", typeof(NetnsOptions), errors);
     }
+
+    /// <summary>The policy of a sandbox that says nothing: <see cref="NetnsOptions.Egress"/> on, open; off, closed.</summary>
+    public EgressPolicy DefaultPolicy => _options.Egress ? EgressPolicy.Open : EgressPolicy.Closed;
 
     public async Task<NetworkSlot> AllocateAsync(string sandboxId, CancellationToken cancellationToken)
     {
+        var resolver = await ResolverAsync(cancellationToken);
         var index = _slots.Take(_host.OwnerPrefix, sandboxId);
         var slot = Describe(index, sandboxId);
         try
         {
             await BuildAsync(slot, cancellationToken);
+            // The slot's rules, with the host's default policy until the silo applies the sandbox's own.
+            await LoadEgressAsync(slot, DefaultPolicy, resolver, cancellationToken);
+            await EnsureHostTableAsync(resolver.Port, cancellationToken);
         }
         catch
         {
@@ -51,6 +89,21 @@ public sealed partial class NetnsNetwork : INetwork
         }
         LogAllocated(slot.Index, slot.Namespace, slot.HostAddress, sandboxId);
         return slot;
+    }
+
+    /// <summary>
+    /// Puts <paramref name="policy"/> in force for <paramref name="slot"/>: one <c>nft -f</c> transaction
+    /// replaces the namespace's sets and rules (and its DNAT to this resolver's port, which may be new
+    /// after a silo restart), the owner's root table is rewritten for the port, and the resolver
+    /// answers the slot's names by the policy. A changed policy empties the resolved set; the same one
+    /// (as when a restarted silo adopts the slot) keeps it. Established connections go on.
+    /// </summary>
+    public async Task ApplyEgressAsync(NetworkSlot slot, EgressPolicy policy, CancellationToken cancellationToken)
+    {
+        var resolver = await ResolverAsync(cancellationToken);
+        await LoadEgressAsync(slot, policy, resolver, cancellationToken);
+        await EnsureHostTableAsync(resolver.Port, cancellationToken);
+        LogEgressApplied(slot.Index, slot.Namespace, policy);
     }
 
     public async Task ReleaseAsync(NetworkSlot slot, CancellationToken cancellationToken)
@@ -77,6 +130,29 @@ public sealed partial class NetnsNetwork : INetwork
         return found.Values.OrderBy(s => s.Index).ToList();
     }
 
+    /// <summary>The resolver's port, once it runs (it starts with the first allocation or applied policy).</summary>
+    internal int? ResolverPort => _resolver?.Port;
+
+    /// <summary>Whether the resolver answers for the slot (released slots it does not).</summary>
+    internal bool ResolverKnows(NetworkSlot slot) => _resolver?.Knows(slot.HostAddress) ?? false;
+
+    /// <summary>Stops the resolver; the slots and their rules stay (a restarted silo adopts them).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _resolverStart.WaitAsync();
+        try
+        {
+            _disposed = true;
+            if (_resolver is not null)
+                await _resolver.DisposeAsync();
+            _resolver = null;
+        }
+        finally
+        {
+            _resolverStart.Release();
+        }
+    }
+
     private NetworkSlot Describe(int index, string sandboxId, string? owner = null)
     {
         owner ??= _host.OwnerPrefix;
@@ -91,10 +167,11 @@ public sealed partial class NetnsNetwork : INetwork
             index,
             sandboxId,
             $"{owner}-{index}",
-            TapName,
+            NftRules.TapName,
             SlotAddresses.NamespaceEnd(_options.SlotBaseAddress, index),
+            // The guest's DNS server is its gateway, whose port 53 the namespace sends to the resolver.
             new GuestNetwork(SlotAddresses.GuestAddress, SlotAddresses.GuestPrefixLength, SlotAddresses.TapAddress,
-                SlotAddresses.GuestMac, _options.DnsServer is { Length: > 0 } dns ? IPAddress.Parse(dns) : null),
+                SlotAddresses.GuestMac, _dnsServer ?? SlotAddresses.TapAddress),
             properties);
     }
 
@@ -111,101 +188,77 @@ public sealed partial class NetnsNetwork : INetwork
         await HostCommand.TryRunAsync("ip", ["netns", "delete", ns], ct);
         await Ip(ct, "netns", "add", ns);
         await Ip(ct, "-n", ns, "link", "set", "lo", "up");
-        await Ip(ct, "link", "add", hostLink, "type", "veth", "peer", "name", InnerVeth, "netns", ns);
+        await Ip(ct, "link", "add", hostLink, "type", "veth", "peer", "name", NftRules.InnerVeth, "netns", ns);
         await Ip(ct, "addr", "add", $"{hostEnd}/30", "dev", hostLink);
         await Ip(ct, "link", "set", hostLink, "up");
-        await Ip(ct, "-n", ns, "addr", "add", $"{nsEnd}/30", "dev", InnerVeth);
-        await Ip(ct, "-n", ns, "link", "set", InnerVeth, "up");
+        await Ip(ct, "-n", ns, "addr", "add", $"{nsEnd}/30", "dev", NftRules.InnerVeth);
+        await Ip(ct, "-n", ns, "link", "set", NftRules.InnerVeth, "up");
         await Ip(ct, "-n", ns, "route", "add", "default", "via", hostEnd);
-        await Ip(ct, "-n", ns, "tuntap", "add", "dev", TapName, "mode", "tap");
-        await Ip(ct, "-n", ns, "addr", "add", $"{SlotAddresses.TapAddress}/{SlotAddresses.GuestPrefixLength}", "dev", TapName);
-        await Ip(ct, "-n", ns, "link", "set", TapName, "up");
+        await Ip(ct, "-n", ns, "tuntap", "add", "dev", NftRules.TapName, "mode", "tap");
+        await Ip(ct, "-n", ns, "addr", "add", $"{SlotAddresses.TapAddress}/{SlotAddresses.GuestPrefixLength}", "dev", NftRules.TapName);
+        await Ip(ct, "-n", ns, "link", "set", NftRules.TapName, "up");
         // Forwarding inside the namespace is the namespace's own setting, not the machine's.
         await HostCommand.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], ct);
-        await HostCommand.RunAsync("ip", ["netns", "exec", ns, "nft", "-f", "-"], ct, NamespaceRules(nsEnd));
-        await EnsureHostTableAsync(ct);
-        if (_options.Egress)
+        // Any policy may admit something, so every link forwards (what passes is the namespace's
+        // filter); only this link: the machine-wide switch stays as the administrator set it.
+        await HostCommand.RunAsync("sysctl", ["-q", "-w", $"net.ipv4.conf.{hostLink}.forwarding=1"], ct);
+    }
+
+    /// <summary>
+    /// Loads the slot's namespace table for <paramref name="policy"/> and this resolver's port, and has
+    /// the resolver answer the slot by it. The resolved set is flushed when the policy changed: from
+    /// the one this resolver held, or — one it never held for the slot, after a restart — from the one
+    /// the table was built with (its fingerprint is in the table).
+    /// </summary>
+    private Task LoadEgressAsync(NetworkSlot slot, EgressPolicy policy, EgressResolver resolver, CancellationToken ct) =>
+        resolver.SetPolicyAsync(slot.HostAddress, slot.Namespace, policy, async (previous, token) =>
         {
-            // Only this link forwards: the machine-wide switch stays as the administrator set it.
-            await HostCommand.RunAsync("sysctl", ["-q", "-w", $"net.ipv4.conf.{hostLink}.forwarding=1"], ct);
-        }
-    }
+            var flush = previous is not null
+                ? !previous.Equals(policy)
+                : await AppliedFingerprintAsync(slot, token) != NftRules.Fingerprint(policy);
+            var hostEnd = slot.Properties.TryGetValue("hostEnd", out var end) ? IPAddress.Parse(end) : SlotAddresses.HostEnd(_options.SlotBaseAddress, slot.Index);
+            var rules = new NftRules.NamespaceRuleSet(slot.HostAddress, hostEnd, resolver.Port, policy, flush);
+            await HostCommand.RunAsync("ip", ["netns", "exec", slot.Namespace, "nft", "-f", "-"], token, NftRules.Namespace(rules));
+            return flush;
+        }, ct);
 
-    /// <summary>
-    /// DNAT of the namespace's veth address to the guest; masquerade towards the guest (so it answers
-    /// through the namespace) and, with egress on, towards the host. Without egress, the guest may
-    /// answer connections but not open its own to anything beyond the namespace; it opens none to
-    /// the namespace itself either way.
-    /// </summary>
-    private string NamespaceRules(string nsEnd) => $$"""
-        table ip wrenn {
-          chain prerouting {
-            type nat hook prerouting priority dstnat; policy accept;
-            ip daddr {{nsEnd}} dnat to {{SlotAddresses.GuestAddress}}
-          }
-          chain postrouting {
-            type nat hook postrouting priority srcnat; policy accept;
-            oifname "{{TapName}}" masquerade
-            oifname "{{InnerVeth}}" ip saddr {{SlotAddresses.GuestAddress}} masquerade
-          }
-          chain forward {
-            type filter hook forward priority filter; policy accept;
-            ct state established,related accept
-            iifname "{{TapName}}" {{(_options.Egress ? "accept" : "drop")}}
-          }
-          chain output {
-            type filter hook output priority filter; policy accept;
-            oifname "{{InnerVeth}}" ip saddr {{SlotAddresses.GuestAddress}} ct state new {{(_options.Egress ? "accept" : "drop")}}
-          }
-          chain input {
-            type filter hook input priority filter; policy accept;
-            iifname "{{TapName}}" ct state new drop
-          }
-        }
-        """;
-
-    /// <summary>
-    /// One table per owner in the root namespace, replaced whole at each allocation. A guest opens no
-    /// connection to the host itself (any of its addresses, the veth ends included: with egress on
-    /// they would otherwise be one hop away), none into another sandbox (forwarded out of one of
-    /// this owner's links), and with egress on its traffic leaving the host is masqueraded. The host
-    /// opening connections to guests, and the answers, pass.
-    /// </summary>
-    private Task EnsureHostTableAsync(CancellationToken ct)
+    private static async Task<string?> AppliedFingerprintAsync(NetworkSlot slot, CancellationToken ct)
     {
-        var table = HostTable(_host.OwnerPrefix);
-        var links = $"{_host.OwnerPrefix}h*";
-        var egress = _options.Egress
-            ? $$"""
-                  chain postrouting {
-                    type nat hook postrouting priority srcnat; policy accept;
-                    ip saddr {{SlotAddresses.Range(_options.SlotBaseAddress, _options.MaxSlots)}} oifname != "{{links}}" masquerade
-                  }
-              """
-            : "";
-        return HostCommand.RunAsync("nft", ["-f", "-"], ct, $$"""
-            table ip {{table}}
-            flush table ip {{table}}
-            table ip {{table}} {
-              chain input {
-                type filter hook input priority filter; policy accept;
-                iifname "{{links}}" ct state new drop
-              }
-              chain forward {
-                type filter hook forward priority filter; policy accept;
-                oifname "{{links}}" ct state new drop
-              }
-            {{egress}}
-            }
-            """);
+        var listing = await HostCommand.TryRunAsync("ip",
+            ["netns", "exec", slot.Namespace, "nft", "list", "chain", "ip", NftRules.NamespaceTable, "egress"], ct);
+        return listing.ExitCode == 0 ? NftRules.AppliedFingerprint(listing.Stdout) : null;
     }
+
+    /// <summary>The owner's root-namespace table (<see cref="NftRules.HostTable"/>), for the resolver's current port.</summary>
+    private Task EnsureHostTableAsync(int resolverPort, CancellationToken ct) =>
+        HostCommand.RunAsync("nft", ["-f", "-"], ct, NftRules.HostTable(HostTable(_host.OwnerPrefix), _host.OwnerPrefix,
+            SlotAddresses.Range(_options.SlotBaseAddress, _options.MaxSlots), resolverPort));
 
     /// <summary>The root-namespace nftables table of an owner (removed when its last slot goes).</summary>
     public static string HostTable(string ownerPrefix) => $"wrenn_{ownerPrefix}";
 
+    /// <summary>The resolver, started on first need (the port is chosen then: 0 is any free one).</summary>
+    private async Task<EgressResolver> ResolverAsync(CancellationToken ct)
+    {
+        if (_resolver is { } running)
+            return running;
+        await _resolverStart.WaitAsync(ct);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _resolver ??= EgressResolver.Start(_options.Resolver.Port, _configuredUpstream ?? EgressResolver.Upstream(null), _logger);
+        }
+        finally
+        {
+            _resolverStart.Release();
+        }
+    }
+
     private async Task TeardownAsync(NetworkSlot slot, CancellationToken ct)
     {
         var owner = slot.Properties.TryGetValue("owner", out var o) ? o : _host.OwnerPrefix;
+        if (_resolver is { } resolver)
+            await resolver.ForgetAsync(slot.HostAddress);
         // Deleting the host end removes the veth pair at once (the kernel tears down a deleted
         // namespace's links asynchronously); deleting the namespace removes its TAP and nft table.
         if (slot.Properties.TryGetValue("hostLink", out var hostLink))
@@ -220,6 +273,9 @@ public sealed partial class NetnsNetwork : INetwork
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Network slot {Index} ready: netns {Namespace}, guest reachable at {HostAddress} for {SandboxId}")]
     private partial void LogAllocated(int index, string @namespace, IPAddress hostAddress, string sandboxId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Network slot {Index} (netns {Namespace}) egress: {Policy}")]
+    private partial void LogEgressApplied(int index, string @namespace, EgressPolicy policy);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Network slot {Index} released: netns {Namespace} removed")]
     private partial void LogReleased(int index, string @namespace);

@@ -7,10 +7,14 @@ using Wrenn.Testing;
 
 namespace Wrenn.Network.Tests;
 
-/// <summary>Builds netns plugins for a fresh test owner, and releases whatever a test left allocated.</summary>
+/// <summary>
+/// Builds netns plugins for a fresh test owner, releases whatever a test left allocated, and stops
+/// the plugins' resolvers.
+/// </summary>
 public sealed class NetnsFixture : IAsyncLifetime
 {
     private readonly List<(INetwork Network, NetworkSlot Slot)> _allocated = [];
+    private readonly List<NetnsNetwork> _networks = [];
 
     public string Owner { get; private set; } = "";
 
@@ -29,10 +33,15 @@ public sealed class NetnsFixture : IAsyncLifetime
     public NetnsNetwork PrivateSlotsNetwork() =>
         Network(new NetnsOptions { SlotDirectory = $"/run/wrenn/{Owner}/slots", SlotBase = "10.199.0.0", MaxSlots = 4 });
 
-    private NetnsNetwork Network(NetnsOptions options) =>
-        new(Options.Create(options),
+    /// <summary>A plugin for this owner with <paramref name="options"/>; the fixture disposes it.</summary>
+    public NetnsNetwork Network(NetnsOptions options)
+    {
+        var network = new NetnsNetwork(Options.Create(options),
             new PluginHost(Owner, "/run/wrenn/" + Owner, "/run/wrenn/" + Owner, "/run/wrenn", "/var/cache/wrenn"),
             NullLogger<NetnsNetwork>.Instance);
+        _networks.Add(network);
+        return network;
+    }
 
     public async Task<NetworkSlot> AllocateAsync(INetwork network, string sandboxId)
     {
@@ -51,6 +60,8 @@ public sealed class NetnsFixture : IAsyncLifetime
     {
         foreach (var (network, slot) in _allocated)
             await network.ReleaseAsync(slot, CancellationToken.None);
+        foreach (var network in _networks)
+            await network.DisposeAsync();
         TestPrefix.Retire(Owner);
     }
 }

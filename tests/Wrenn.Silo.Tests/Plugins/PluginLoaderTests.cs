@@ -66,7 +66,7 @@ public sealed class PluginLoaderTests(ThirdPartyClockBuild build) : IClassFixtur
     }
 
     [Theory]
-    [InlineData("1.3", "a newer minor version")]
+    [InlineData("1.4", "a newer minor version")]
     [InlineData("2.0", "another major version")]
     [InlineData("0.9", "another major version")]
     public void A_plugin_built_for_another_major_or_a_newer_minor_Wrenn_Abstractions_is_refused(string version, string reason)
