@@ -51,9 +51,9 @@ public sealed partial class SandboxVms
                 await restored(resumed);
             using (var agent = resumed.Agent())
             {
-                await WaitForAgentAsync(agent, vm, resumed.Network.HostAddress, cancellationToken);
+                var health = await WaitForAgentAsync(agent, vm, resumed.Network.HostAddress, cancellationToken);
                 Step("agent");
-                await SettleGuestAsync(sandboxId, agent, restored: true, cancellationToken);
+                await SettleGuestAsync(sandboxId, agent, restored: true, cancellationToken, health);
                 Step("clock and rng");
             }
             undo.Commit();

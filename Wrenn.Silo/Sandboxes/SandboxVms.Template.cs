@@ -103,8 +103,8 @@ public sealed partial class SandboxVms
             var created = new SandboxVm(sandboxId, vm, disk, slot, workDir, ram);
             using (var agent = created.Agent())
             {
-                await WaitForAgentAsync(agent, vm, created.Network.HostAddress, cancellationToken);
-                await SettleGuestAsync(sandboxId, agent, restored: true, cancellationToken);
+                var health = await WaitForAgentAsync(agent, vm, created.Network.HostAddress, cancellationToken);
+                await SettleGuestAsync(sandboxId, agent, restored: true, cancellationToken, health);
             }
             undo.Commit();
             return created;
