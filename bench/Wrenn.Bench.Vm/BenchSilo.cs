@@ -40,7 +40,7 @@ internal sealed class BenchSilo : IAsyncDisposable
             OwnerPrefix = owner,
             SiloName = $"{owner}-silo",
             OnExit = OnExit.Destroy,
-            Logging = log is null ? null : logging => logging.AddProvider(log),
+            Logging = log is null ? null : logging => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(logging.Services, log),
             Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Api:Port"] = "0" }).Build(),
         }, CancellationToken.None);
         return new BenchSilo(host, owner, dataDir);
