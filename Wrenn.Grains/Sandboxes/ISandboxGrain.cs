@@ -134,6 +134,23 @@ public interface ISandboxGrain : IGrainWithStringKey
     [ResponseTimeout("00:15:00")]
     Task<TemplateInfo> CreateTemplateAsync(Caller caller, string name);
 
+    /// <summary>
+    /// Forks the running sandbox into <paramref name="count"/> children on its host, each in its state
+    /// (memory, processes, files, network policy) with its own disk, network slot and fresh randomness;
+    /// returns once they run. The source runs on in its VM, stopped only for the snapshot (its
+    /// connections stay open). Room for every child is reserved first: one that does not fit is
+    /// RESOURCE_EXHAUSTED and nothing is created; a paused source is FAILED_PRECONDITION.
+    /// </summary>
+    [Alias("fork")]
+    [Audited("sandbox.fork")]
+    [ResponseTimeout("00:15:00")]
+    Task<IReadOnlyList<SandboxInfo>> ForkAsync(Caller caller, int count);
+
+    /// <summary>Starts a child of a fork from the fork's frozen state (the silo's call, from the source's grain).</summary>
+    [Alias("create-fork-child")]
+    [ResponseTimeout("00:10:00")]
+    Task<SandboxInfo> CreateForkChildAsync(Caller caller, ForkChild request);
+
     /// <summary>The sandbox is destroyed <paramref name="seconds"/> of running time from now.</summary>
     [Alias("set-timeout")]
     [Audited("sandbox.set-timeout")]

@@ -445,6 +445,17 @@ $('template-form').addEventListener('submit', async (event) => {
   }
 });
 
+$('fork-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  try {
+    const data = await gql('mutation ($id: ID!, $count: Int) { forkSandbox(sandboxId: $id, count: $count) { id } }', { id: state.selected, count: Number($('fork-count').value) });
+    status(`forked into ${data.forkSandbox.map((s) => s.id).join(', ')}`);
+    refresh();
+  } catch (e) {
+    status(e.message, true);
+  }
+});
+
 $('api-key').value = state.key;
 if (state.key) {
   refresh();

@@ -299,6 +299,7 @@ public sealed partial class SandboxGrain
         await ForgetTimersAsync();
         _record = await store.UpdateAsync(record with { State = state, Error = error ?? record.Error, Vm = null, Paused = null, PausedAt = null }, CancellationToken.None, timedOut);
         await ReleaseHoldAsync(); // after the record says it ended
+        await RemoveUnusedForksAsync(); // after the record says it ended: it no longer counts as a user
         this.DeactivateOnIdle();
     }
 

@@ -76,6 +76,7 @@ public static class WrennComposition
         AddValidatedOptions<CapacityOptions, CapacityOptionsValidator>(services, configuration, CapacityOptions.Section);
         AddValidatedOptions<SandboxOptions, SandboxOptionsValidator>(services, configuration, SandboxOptions.Section);
         AddValidatedOptions<QuotaOptions, QuotaOptionsValidator>(services, configuration, QuotaOptions.Section);
+        AddValidatedOptions<ForkOptions, ForkOptionsValidator>(services, configuration, ForkOptions.Section);
         services.AddWrennMetricsCore(configuration);
         services.AddWrennMetricsExporter(configuration);
         services.AddOptions<ReconcilerOptions>().Bind(configuration.GetSection(ReconcilerOptions.Section))
@@ -85,6 +86,7 @@ public static class WrennComposition
         PluginLoader.Load(services, PluginSearchPath.For(options.DataDir, configuration), configuration, plugins);
         services.AddSingleton(sp => new SandboxVms(sp.GetRequiredService<IVmm>(), sp.GetRequiredService<IStorage>(), sp.GetRequiredService<INetwork>(), plugins,
             sp.GetRequiredService<ILogger<SandboxVms>>(), sp.GetService<IGuestClock>(), sp.GetService<IMemoryBackend>()));
+        services.AddSingleton<ForkFolders>();
         services.AddSingleton(sp => new WarmBase(sp.GetRequiredService<SandboxVms>(), options.DataDir, sp.GetRequiredService<ILogger<WarmBase>>()));
 
         services.AddHostedService<DatabaseStartup>();

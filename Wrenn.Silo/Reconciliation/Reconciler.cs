@@ -19,7 +19,7 @@ public sealed record ReconcileReport(int Adopted, int Lost, IReadOnlyList<string
 /// lost and frees what it held), host objects with this silo's owner prefix that no record
 /// claims are removed, and the teams' quota holds are settled against the records.
 /// </summary>
-public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templates, SandboxVms vms, WarmBase warmBase, IGrainFactory grains, ClusterHosts hosts, PluginHost plugins, TeamQuotas quotas, ILogger<Reconciler> logger)
+public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templates, SandboxVms vms, WarmBase warmBase, IGrainFactory grains, ClusterHosts hosts, PluginHost plugins, TeamQuotas quotas, ForkFolders forks, ILogger<Reconciler> logger)
 {
     /// <summary>A template folder younger than this may belong to a template being made right now.</summary>
     private static readonly TimeSpan TemplateGrace = TimeSpan.FromMinutes(10);
@@ -58,6 +58,7 @@ public sealed partial class Reconciler(SandboxStore store, TemplateCatalog templ
         var removed = (await vms.RemoveOrphansAsync(running.Contains, withFiles.Contains, cancellationToken)).ToList();
         removed.AddRange(await RemoveUnusedTemplateFilesAsync(atStart ? TimeSpan.Zero : TemplateGrace, cancellationToken));
         removed.AddRange(await RemoveUnusedWarmBasesAsync(live, cancellationToken));
+        removed.AddRange(await forks.RemoveUnusedAsync(atStart, cancellationToken));
         // Last: the grains activated above have ended what they found gone (and released its holds).
         await quotas.SettleAsync(cancellationToken);
         LogReconciled(adopted, lost, removed.Count);

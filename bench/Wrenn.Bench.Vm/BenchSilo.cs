@@ -27,7 +27,7 @@ internal sealed class BenchSilo : IAsyncDisposable
     /// <summary>Runs once the silo has stopped and before its folders go (e.g. a bench's own clean-up of what it made beside the silo).</summary>
     public Func<Task>? AfterStop { get; set; }
 
-    public static async Task<BenchSilo> StartAsync(string database)
+    public static async Task<BenchSilo> StartAsync(string database, Microsoft.Extensions.Logging.ILoggerProvider? log = null)
     {
         await HostSweep.RemoveLeftoversAsync();
         var owner = TestPrefix.NewOwner();
@@ -40,6 +40,7 @@ internal sealed class BenchSilo : IAsyncDisposable
             OwnerPrefix = owner,
             SiloName = $"{owner}-silo",
             OnExit = OnExit.Destroy,
+            Logging = log is null ? null : logging => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(logging.Services, log),
             Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Api:Port"] = "0" }).Build(),
         }, CancellationToken.None);
         return new BenchSilo(host, owner, dataDir);

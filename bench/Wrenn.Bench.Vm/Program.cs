@@ -48,6 +48,11 @@ if (args.FirstOrDefault() == "api")
     await ApiBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5);
     return;
 }
+if (args.FirstOrDefault() == "fork")
+{
+    await ForkBench.RunAsync(args.Length > 1 ? [.. args[1].Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture))] : [1, 4, 8]);
+    return;
+}
 if (args.FirstOrDefault() == "platform")
 {
     await PlatformBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 16);

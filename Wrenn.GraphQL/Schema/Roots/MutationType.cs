@@ -97,6 +97,12 @@ public sealed class MutationType : ObjectGraphType
             .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
             .Argument<NonNullGraphType<StringGraphType>>("name")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).CreateTemplateAsync(c.Api().Caller, c.GetArgument<string>("name")));
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<SandboxType>>>, IReadOnlyList<SandboxInfo>>("forkSandbox")
+            .Description("Forks a running sandbox into `count` new sandboxes on its host (1 up to the host's bound, 16 unless configured), returning once they are RUNNING. Each starts in the source's state (memory, processes, files, network policy) with its own disk, network slot and fresh randomness. The source runs on in the same VM, stopped only for the moment of the snapshot; its connections stay open. A fork that does not fit the host or the team's quota is RESOURCE_EXHAUSTED and creates nothing; a paused sandbox is FAILED_PRECONDITION.")
+            .Argument<NonNullGraphType<IdGraphType>>("sandboxId")
+            .Argument<IntGraphType>("count", a => a.DefaultValue = 1)
+            .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("sandboxId")).ForkAsync(c.Api().Caller, c.GetArgument("count", 1)))
+            .CreatesSandbox();
         Field<NonNullGraphType<BooleanGraphType>, bool>("deleteTemplate").Description("Refused while sandboxes use the template.")
             .Argument<NonNullGraphType<StringGraphType>>("name")
             .ResolveAsync(async c =>

@@ -26,8 +26,8 @@ internal static class PluginCallDecoration
 
     private static object Wrap(PluginKind kind, object inner, PluginCallLog log) => kind switch
     {
-        PluginKind.Vmm => new TimedVmm((IVmm)inner, log),
-        PluginKind.Storage => new TimedStorage((IStorage)inner, log),
+        PluginKind.Vmm => TimedVmm.For((IVmm)inner, log),
+        PluginKind.Storage => TimedStorage.For((IStorage)inner, log),
         PluginKind.Network => TimedNetwork.For((INetwork)inner, log),
         PluginKind.Memory => TimedMemoryBackend.For((IMemoryBackend)inner, log),
         PluginKind.Clock => new TimedGuestClock((IGuestClock)inner, log),

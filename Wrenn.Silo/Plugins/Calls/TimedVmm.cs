@@ -3,8 +3,14 @@ using Wrenn.Abstractions.Vmm;
 namespace Wrenn.Silo.Plugins.Calls;
 
 /// <summary>Times and logs every call into a VMM plugin (see <see cref="PluginCallLog"/>).</summary>
-internal sealed class TimedVmm(IVmm inner, PluginCallLog log) : IVmm
+internal class TimedVmm(IVmm inner, PluginCallLog log) : IVmm
 {
+    /// <summary>The decorator for <paramref name="inner"/>: one that also passes live snapshots through when the VMM has them (<see cref="ILiveSnapshot"/>), which the silo asks for by type.</summary>
+    public static IVmm For(IVmm inner, PluginCallLog log) =>
+        inner is ILiveSnapshot live ? new TimedLiveVmm(inner, live, log) : new TimedVmm(inner, log);
+
+    protected PluginCallLog Log => log;
+
     public string Name => inner.Name;
 
     public VmmCapabilities Capabilities => inner.Capabilities;
@@ -32,4 +38,14 @@ internal sealed class TimedVmm(IVmm inner, PluginCallLog log) : IVmm
 
     public Task<IReadOnlyList<DiscoveredVm>> DiscoverAsync(string ownerPrefix, CancellationToken cancellationToken) =>
         log.TimeAsync(nameof(DiscoverAsync), ownerPrefix, () => inner.DiscoverAsync(ownerPrefix, cancellationToken), cancellationToken);
+}
+
+/// <summary>A VMM that forks running VMs: its disk switch is timed too.</summary>
+internal sealed class TimedLiveVmm(IVmm inner, ILiveSnapshot live, PluginCallLog log) : TimedVmm(inner, log), ILiveSnapshot
+{
+    public Task<LiveSnapshot> SnapshotRunningAsync(VmHandle vm, SnapshotRequest request, CancellationToken cancellationToken) =>
+        Log.TimeAsync(nameof(SnapshotRunningAsync), vm.SandboxId, () => live.SnapshotRunningAsync(vm, request, cancellationToken), cancellationToken);
+
+    public Task SwitchDiskAsync(VmHandle vm, Wrenn.Abstractions.Storage.PreparedDisk overlay, CancellationToken cancellationToken) =>
+        Log.TimeAsync(nameof(SwitchDiskAsync), vm.SandboxId, () => live.SwitchDiskAsync(vm, overlay, cancellationToken), cancellationToken);
 }
