@@ -9,11 +9,11 @@ public sealed record PageServerOptions
     /// <summary>Threads reading the userfaultfd. One is fastest on 2 cores (measured); more only help with many vCPUs faulting at once.</summary>
     public int FaultThreads { get; init; } = 1;
 
-    /// <summary>Pages a fault copies in one UFFDIO_COPY with the faulting page, while they are contiguous in one generation file.</summary>
+    /// <summary>Pages a fault fills: the faulting page (one copy, so the guest wakes soonest), then the rest in one more UFFDIO_COPY while they are contiguous in one generation file.</summary>
     public int FaultRunPages { get; init; } = 16;
 
     /// <summary>Pages one prefetch UFFDIO_COPY copies at most (the prefetch thread's chunk).</summary>
-    public int PrefetchChunkPages { get; init; } = 256;
+    public int PrefetchChunkPages { get; init; } = 64;
 
     /// <summary>Pages read ahead of a sequential run of faults at first; the window doubles while the guest keeps catching up with it.</summary>
     public int ReadaheadMinPages { get; init; } = 256;

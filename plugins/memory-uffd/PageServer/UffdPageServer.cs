@@ -9,8 +9,8 @@ namespace Wrenn.Plugins.Memory.Uffd.PageServer;
 /// <summary>
 /// Serves one restored VM's memory on demand. The VMM connects to the server's Unix socket and
 /// sends its guest memory regions (JSON) with the userfaultfd (SCM_RIGHTS); then every missing-page
-/// fault is answered with one UFFDIO_COPY of the faulting page and the pages after it that lie in
-/// order in the same generation file (mapped, so the copy comes straight from the page cache), or
+/// fault is answered with a UFFDIO_COPY of the faulting page, then one more of the pages after it that
+/// lie in order in the same generation file (mapped, so the copy comes straight from the page cache), or
 /// UFFDIO_ZEROPAGE for blocks no generation holds (and for ranges the guest gave back, which the
 /// VMM reports as remove events). A prefetch thread, after the first fault, replays the previous
 /// restore's trace ahead of the guest and reads ahead of sequential faults; every page served is
@@ -263,7 +263,9 @@ public sealed partial class UffdPageServer : IDisposable
     {
         var region = RegionOf(address);
         var pageStart = address & ~(region.Page - 1);
-        var filled = ServeRun(region, pageStart, _options.FaultRunPages, bounce, fault: true);
+        // The faulting page alone first: a copy wakes the guest only when it ends, and a 16-page copy
+        // measured 3-5x the latency of one page. The run after it follows in one more copy, while the guest runs.
+        var filled = ServeRun(region, pageStart, 1, bounce, fault: true);
         if (filled < 0)
             return false;
         if (filled == 0)
@@ -271,6 +273,10 @@ public sealed partial class UffdPageServer : IDisposable
             // Served by another thread first; its copy woke the guest, this makes sure of it.
             var range = new Native.UffdioRange { Start = pageStart, Len = region.Page };
             Native.ioctl(_uffd, Native.UffdioWake, &range);
+        }
+        else if (_options.FaultRunPages > 1 && pageStart + region.Page < region.End)
+        {
+            ServeRun(region, pageStart + region.Page, _options.FaultRunPages - 1, bounce, fault: false);
         }
         Volatile.Write(ref _lastFault, (long)pageStart);
         if (_faulted.CurrentCount == 0)
