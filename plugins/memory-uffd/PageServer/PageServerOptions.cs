@@ -10,7 +10,7 @@ public sealed record PageServerOptions
     public int FaultThreads { get; init; } = 1;
 
     /// <summary>Pages a fault fills: the faulting page (one copy, so the guest wakes soonest), then the rest in one more UFFDIO_COPY while they are contiguous in one generation file.</summary>
-    public int FaultRunPages { get; init; } = 16;
+    public int FaultRunPages { get; init; } = 4;
 
     /// <summary>Pages one prefetch UFFDIO_COPY copies at most (the prefetch thread's chunk).</summary>
     public int PrefetchChunkPages { get; init; } = 64;
