@@ -1,6 +1,8 @@
 // The VMM side of the uffd benchmark, and its baselines, each touching every page of a region once.
-//   touch uffd SOCKET PAGES PAGE_SIZE   register a region with userfaultfd, hand it to the page server,
-//                                       touch every page in order, print per-fault latencies (ns)
+//   touch uffd SOCKET PAGES PAGE_SIZE [SEED]
+//                                       register a region with userfaultfd, hand it to the page server,
+//                                       touch every page in order (or shuffled by SEED, the same order
+//                                       for the same seed), print per-access latencies (ns)
 //   touch memcpy FILE PAGES PAGE_SIZE   read the file (page cache) into memory
 //   touch mmap FILE PAGES PAGE_SIZE     map the file MAP_PRIVATE and touch every page
 // Prints: total_ns, then (uffd) one latency per line.
@@ -21,7 +23,7 @@
 static long long now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000LL + t.tv_nsec; }
 
 int main(int argc, char **argv) {
-    if (argc != 5) return 2;
+    if (argc != 5 && argc != 6) return 2;
     size_t pages = strtoull(argv[3], NULL, 10), page = strtoull(argv[4], NULL, 10), length = pages * page;
     volatile unsigned long sum = 0;
     if (!strcmp(argv[1], "memcpy")) {
@@ -60,12 +62,18 @@ int main(int argc, char **argv) {
     c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &uffd, sizeof(int));
     if (sendmsg(s, &msg, 0) != n) return 2;
+    size_t *order = malloc(pages * sizeof *order);
+    for (size_t p = 0; p < pages; p++) order[p] = p;
+    if (argc == 6) {
+        unsigned seed = strtoul(argv[5], NULL, 10);
+        for (size_t i = pages - 1; i > 0; i--) { size_t j = rand_r(&seed) % (i + 1), t = order[i]; order[i] = order[j]; order[j] = t; }
+    }
     long long *latency = malloc(pages * sizeof *latency);
     long long start = now();
-    for (size_t p = 0; p < pages; p++) {
+    for (size_t k = 0; k < pages; k++) {
         long long t = now();
-        sum += region[p * page];
-        latency[p] = now() - t;
+        sum += region[order[k] * page];
+        latency[k] = now() - t;
     }
     printf("%lld\n", now() - start);
     for (size_t p = 0; p < pages; p++) printf("%lld\n", latency[p]);

@@ -4,6 +4,7 @@ using Wrenn.Abstractions.Plugins;
 using Wrenn.Abstractions.Vmm;
 using Wrenn.Plugins.Jail;
 using Wrenn.Plugins.Jail.Roots;
+using Wrenn.Plugins.Memory.Uffd.PageServer;
 using Wrenn.Plugins.Memory.Uffd.Snapshots;
 
 namespace Wrenn.Plugins.Memory.Uffd;
@@ -11,6 +12,8 @@ namespace Wrenn.Plugins.Memory.Uffd;
 /// <summary>Configuration <c>Wrenn:Plugins:uffd</c>.</summary>
 public sealed record UffdOptions
 {
+    public const string Section = "Wrenn:Plugins:uffd";
+
     /// <summary>Diff generations before the next pause collapses the chain into one full snapshot.</summary>
     public int MaxDiffGenerations { get; init; } = 10;
 
@@ -21,6 +24,28 @@ public sealed record UffdOptions
 
     /// <summary>The jail page servers run in (<c>Wrenn:Plugins:uffd:Jail</c>): their sandbox's, shared with its VMM.</summary>
     public JailOptions Jail { get; init; } = new();
+
+    /// <summary>How each page server serves (<c>Wrenn:Plugins:uffd:PageServer</c>): fault threads, runs, read-ahead, the prefetch trace.</summary>
+    public PageServerOptions PageServer { get; init; } = new();
+
+    /// <summary>How long a pause waits for the page server to write its prefetch trace before the snapshot goes without a new one.</summary>
+    public TimeSpan TraceTimeout { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>Checks <see cref="UffdOptions"/> at start: a bad setting stops the silo with its name.</summary>
+public sealed class UffdOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<UffdOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, UffdOptions options)
+    {
+        var problems = new List<string>(options.PageServer.Problems($"{UffdOptions.Section}:PageServer"));
+        if (options.BlockSize < 512 || (options.BlockSize & (options.BlockSize - 1)) != 0)
+            problems.Add($"{UffdOptions.Section}:BlockSize must be a power of two of at least 512, got {options.BlockSize}.");
+        if (options.MaxDiffGenerations < 0)
+            problems.Add($"{UffdOptions.Section}:MaxDiffGenerations must not be negative, got {options.MaxDiffGenerations}.");
+        if (options.TraceTimeout < TimeSpan.Zero)
+            problems.Add($"{UffdOptions.Section}:TraceTimeout must not be negative, got {options.TraceTimeout}.");
+        return problems.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(problems);
+    }
 }
 
 /// <summary>
@@ -34,6 +59,8 @@ public sealed record UffdOptions
 public sealed partial class UffdMemoryBackend : IMemoryBackend, IMemoryWatch, IAsyncDisposable
 {
     private const string HeaderFile = "memory.header";
+    /// <summary>Beside the header: the order the last restore's pages were served in, replayed by the next restore.</summary>
+    public const string TraceFile = "memory.trace";
     private readonly Microsoft.Extensions.Options.IOptions<UffdOptions> options;
     private readonly ILogger<UffdMemoryBackend> logger;
 
@@ -52,9 +79,10 @@ public sealed partial class UffdMemoryBackend : IMemoryBackend, IMemoryWatch, IA
     public Task<MemoryBacking> PrepareBootAsync(string sandboxId, int memoryMib, string workDir, CancellationToken cancellationToken) =>
         Task.FromResult(new MemoryBacking(MemoryBackingKind.Anonymous, null, false, new Dictionary<string, string>()));
 
-    public Task<SnapshotFiles> CompleteSnapshotAsync(MemoryBacking backing, SnapshotFiles written, CancellationToken cancellationToken)
+    public async Task<SnapshotFiles> CompleteSnapshotAsync(MemoryBacking backing, SnapshotFiles written, CancellationToken cancellationToken)
     {
         var folder = written.Directory;
+        await KeepTraceAsync(backing, folder, cancellationToken);
         var headerPath = Path.Combine(folder, HeaderFile);
         var memory = Path.GetFileName(written.MemoryFiles[0]);
         var bytes = (long)written.MemoryMib * 1024 * 1024;
@@ -78,11 +106,42 @@ public sealed partial class UffdMemoryBackend : IMemoryBackend, IMemoryWatch, IA
             header = SnapshotHeader.Full(bytes, options.Value.BlockSize, memory);
         }
         header.Write(headerPath);
-        return Task.FromResult(written with
+        return written with
         {
             MemoryFiles = [.. header.Generations.Select(g => Path.Combine(folder, g))],
             Properties = new Dictionary<string, string>(written.Properties) { ["header"] = headerPath },
-        });
+        };
+    }
+
+    /// <summary>
+    /// Asks a restored VM's page server for the order it served pages in (SIGUSR1; it writes the
+    /// trace into the VM's work folder, the only place its jail may write) and keeps it beside the
+    /// snapshot for the next restore. Only a hint: without one, the next restore prefetches nothing.
+    /// </summary>
+    private async Task KeepTraceAsync(MemoryBacking backing, string folder, CancellationToken cancellationToken)
+    {
+        if (backing.Kind != MemoryBackingKind.Uffd || backing.Properties.GetValueOrDefault("traceOut") is not { } traceOut)
+            return;
+        if (int.TryParse(backing.Properties.GetValueOrDefault("serverPid"), out var pid) && Directory.Exists($"/proc/{pid}"))
+        {
+            File.Delete(traceOut);
+            if (Native.kill(pid, ServerProgram.WriteTraceSignal) == 0)
+            {
+                var deadline = DateTime.UtcNow + options.Value.TraceTimeout;
+                while (!File.Exists(traceOut) && DateTime.UtcNow < deadline && Directory.Exists($"/proc/{pid}"))
+                    await Task.Delay(10, cancellationToken);
+            }
+        }
+        if (!File.Exists(traceOut))
+        {
+            LogNoTrace(folder, traceOut);
+            return;
+        }
+        var kept = Path.Combine(folder, TraceFile);
+        File.Copy(traceOut, kept + ".tmp", overwrite: true);
+        File.SetUnixFileMode(kept + ".tmp", (UnixFileMode)0b110_100_100); // the next jailed page server reads it under its own uid
+        File.Move(kept + ".tmp", kept, overwrite: true);
+        LogTraceKept(kept);
     }
 
     /// <summary>
@@ -113,7 +172,12 @@ public sealed partial class UffdMemoryBackend : IMemoryBackend, IMemoryWatch, IA
                 .WithProc() // the .NET runtime reads /proc/self
                 .Device("/dev/null")
                 .Device("/dev/urandom");
-            var started = await Jails.StartAsync(jail, new JailedProgram(dotnet, [server, "serve", socket, headerPath], root, log,
+            var traceOut = Path.Combine(workDir, "uffd.trace");
+            File.Delete(traceOut);
+            var traceIn = Path.Combine(folder, TraceFile);
+            string[] arguments = [server, "serve", socket, headerPath, .. options.Value.PageServer.ToArguments(), "--trace-out", traceOut,
+                .. options.Value.PageServer.PrefetchTrace && File.Exists(traceIn) ? ["--trace-in", traceIn] : Array.Empty<string>()];
+            var started = await Jails.StartAsync(jail, new JailedProgram(dotnet, arguments, root, log,
                 Environment: new Dictionary<string, string>
                 {
                     ["DOTNET_EnableDiagnostics"] = "0", // no diagnostics socket (the jail has no /tmp)
@@ -131,7 +195,7 @@ public sealed partial class UffdMemoryBackend : IMemoryBackend, IMemoryWatch, IA
             }
             return new MemoryBacking(MemoryBackingKind.Uffd, socket, false, new Dictionary<string, string>(jail.ToProperties())
             {
-                ["sandbox"] = sandboxId, ["header"] = headerPath, ["serverPid"] = started.Pid.ToString(), ["log"] = log,
+                ["sandbox"] = sandboxId, ["header"] = headerPath, ["serverPid"] = started.Pid.ToString(), ["log"] = log, ["traceOut"] = traceOut,
             });
         }
         catch
@@ -141,7 +205,7 @@ public sealed partial class UffdMemoryBackend : IMemoryBackend, IMemoryWatch, IA
         }
     }
 
-    /// <summary>The dotnet host running this process, and the runtime folders it needs (its host resolver and the shared framework).</summary>
+    /// <summary>The dotnet host running this process, and the runtime folders it needs (its host resolver and the shared frameworks).</summary>
     private static (string Dotnet, IEnumerable<string> Runtime) DotnetRuntime()
     {
         var framework = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory().TrimEnd('/');
@@ -149,7 +213,9 @@ public sealed partial class UffdMemoryBackend : IMemoryBackend, IMemoryWatch, IA
         var dotnet = Path.Combine(dotnetRoot, "dotnet");
         if (!File.Exists(dotnet))
             throw new IOException($"No dotnet host beside the runtime in {framework} (looked for {dotnet}); the page server runs on it.");
-        return (dotnet, [Path.Combine(dotnetRoot, "host"), framework]);
+        // The ASP.NET Core shared framework too: the page server's runtimeconfig names it (its logging comes from there).
+        var aspNetCore = Path.Combine(dotnetRoot, "shared", "Microsoft.AspNetCore.App");
+        return (dotnet, Directory.Exists(aspNetCore) ? [Path.Combine(dotnetRoot, "host"), framework, aspNetCore] : [Path.Combine(dotnetRoot, "host"), framework]);
     }
 
     /// <summary>Completes when the page server process is gone while it was still needed; its log says why.</summary>
@@ -196,6 +262,12 @@ public sealed partial class UffdMemoryBackend : IMemoryBackend, IMemoryWatch, IA
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Snapshot in {Folder} reached {Bound} diff generations; collapsed into one full memory file")]
     private partial void LogCollapsed(string folder, int bound);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Kept the restore's prefetch trace as {Path}")]
+    private partial void LogTraceKept(string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The page server wrote no prefetch trace to {TraceOut}; the snapshot in {Folder} keeps its previous one, if any")]
+    private partial void LogNoTrace(string folder, string traceOut);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A page server (pid {Pid}) ended while its VM needed it; the sandbox fails. Its log: {Log}")]
     private partial void LogServerDied(int pid, string log);

@@ -10,7 +10,8 @@ public sealed class UffdMemoryPlugin : IWrennPlugin
 {
     public void Register(IServiceCollection services, IConfiguration configuration, PluginHost host)
     {
-        services.Configure<UffdOptions>(configuration);
+        services.AddOptions<UffdOptions>().Bind(configuration).ValidateOnStart();
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<UffdOptions>, UffdOptionsValidator>();
         services.AddSingleton<IMemoryBackend, UffdMemoryBackend>();
     }
 }

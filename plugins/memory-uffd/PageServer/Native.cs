@@ -7,6 +7,9 @@ internal static unsafe partial class Native
 {
     public const ulong UffdioCopy = 0xC028AA03;
     public const ulong UffdioZeropage = 0xC020AA04;
+    public const ulong UffdioWake = 0x8010AA02;
+    public const int ProtRead = 0x1;
+    public const int MapShared = 0x1;
     public const byte EventPagefault = 0x12;
     public const byte EventRemove = 0x15;
     public const byte EventUnmap = 0x16;
@@ -57,6 +60,13 @@ internal static unsafe partial class Native
     }
 
     [StructLayout(LayoutKind.Sequential)]
+    public struct UffdioRange
+    {
+        public ulong Start;
+        public ulong Len;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
     public struct UffdioZeropageArgs
     {
         public ulong Start;
@@ -97,4 +107,25 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial void* mmap(void* address, nuint length, int protection, int flags, int fd, long offset);
+
+    /// <summary>Makes reads of <paramref name="fd"/> return EAGAIN instead of blocking (the fault threads spin on it between faults).</summary>
+    public static void SetNonBlocking(int fd)
+    {
+        const int GetFlags = 3, SetFlags = 4, NonBlock = 0x800;
+        var flags = fcntl(fd, GetFlags, 0);
+        if (flags < 0 || fcntl(fd, SetFlags, flags | NonBlock) < 0)
+            throw new IOException($"fcntl O_NONBLOCK on the userfaultfd failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int kill(int pid, int signal);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int munmap(void* address, nuint length);
 }

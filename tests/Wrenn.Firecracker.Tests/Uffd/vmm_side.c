@@ -1,8 +1,9 @@
 // Plays the VMM's side of the userfaultfd handshake, as Firecracker does it: maps guest memory,
 // registers it with userfaultfd, connects to the page server's socket and sends the region
 // mappings (JSON) with the userfaultfd (SCM_RIGHTS); then touches every page in a random order
-// from several threads and compares each with the expected content.
-// Usage: vmm_side SOCKET EXPECTED_FILE PAGES PAGE_SIZE THREADS
+// from several threads (or in order: ORDER "inorder") and compares each with the expected content;
+// with "hold" it then waits for its stdin to close before exiting (a paused VM still holding its memory).
+// Usage: vmm_side SOCKET EXPECTED_FILE PAGES PAGE_SIZE THREADS [shuffled|inorder] [hold]
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -19,7 +20,7 @@
 
 static char *region, *expected;
 static size_t pages, page_size;
-static int mismatches;
+static int mismatches, in_order;
 
 struct worker { unsigned seed; };
 
@@ -27,7 +28,7 @@ static void *touch(void *arg) {
     struct worker *w = arg;
     size_t *order = malloc(pages * sizeof *order);
     for (size_t i = 0; i < pages; i++) order[i] = i;
-    for (size_t i = pages - 1; i > 0; i--) {          // Fisher-Yates with the thread's own seed
+    for (size_t i = pages - 1; i > 0 && !in_order; i--) {          // Fisher-Yates with the thread's own seed
         size_t j = rand_r(&w->seed) % (i + 1);
         size_t t = order[i]; order[i] = order[j]; order[j] = t;
     }
@@ -43,7 +44,9 @@ static void *touch(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) { fprintf(stderr, "usage: vmm_side SOCKET EXPECTED PAGES PAGE_SIZE THREADS\n"); return 2; }
+    if (argc < 6 || argc > 8) { fprintf(stderr, "usage: vmm_side SOCKET EXPECTED PAGES PAGE_SIZE THREADS [shuffled|inorder] [hold]\n"); return 2; }
+    in_order = argc >= 7 && !strcmp(argv[6], "inorder");
+    int hold = argc == 8 && !strcmp(argv[7], "hold");
     pages = strtoull(argv[3], NULL, 10);
     page_size = strtoull(argv[4], NULL, 10);
     int threads = atoi(argv[5]);
@@ -81,5 +84,7 @@ int main(int argc, char **argv) {
     for (int t = 0; t < threads; t++) { workers[t].seed = 1234 + t; pthread_create(&ids[t], NULL, touch, &workers[t]); }
     for (int t = 0; t < threads; t++) pthread_join(ids[t], NULL);
     printf("checked %zu pages from %d threads, %d mismatches\n", pages, threads, mismatches);
+    fflush(stdout);
+    if (hold) { char c; while (read(0, &c, 1) > 0) {} }
     return mismatches == 0 ? 0 : 1;
 }
