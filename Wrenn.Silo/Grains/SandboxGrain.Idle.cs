@@ -72,8 +72,12 @@ public sealed partial class SandboxGrain
             var sample = await agent.SampleAsync(token, IdleReadingTimeout);
             if (token.IsCancellationRequested)
                 return;
-            if (_idleCpu is { } before && sample.Cpu is { } now && CpuShare(before, now, sample.Cpus) is { } share && share > options.Value.IdleCpuShare)
-                _busyAtMs = Environment.TickCount64;
+            if (_idleCpu is { } before && sample.Cpu is { } now && CpuShare(before, now, sample.Cpus) is { } share)
+            {
+                LogIdleReading(Id, share, open);
+                if (share > options.Value.IdleCpuShare)
+                    _busyAtMs = Environment.TickCount64;
+            }
             _idleCpu = sample.Cpu;
         }
         catch (Exception e) when (e is AgentException or ObjectDisposedException or OperationCanceledException)
@@ -121,6 +125,9 @@ public sealed partial class SandboxGrain
         }
         await audit.RecordAsync(Caller.System, "sandbox.idle-pause", Id, new { idleSeconds }, CancellationToken.None);
     }
+
+    [LoggerMessage(Level = LogLevel.Trace, Message = "Sandbox {SandboxId}: guest CPU {Share:0.000} vCPU since the last check, {Open} call(s) open")]
+    private partial void LogIdleReading(string sandboxId, double share, int open);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} was idle for {IdleSeconds} s (no call open, its guest's CPU under the threshold); pausing it")]
     private partial void LogIdlePausing(string sandboxId, int idleSeconds);

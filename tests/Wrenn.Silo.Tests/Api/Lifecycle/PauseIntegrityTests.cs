@@ -25,9 +25,10 @@ public sealed class PauseIntegrityTests(ApiFixture api, ITestOutputHelper output
         var id = await _sandboxes.CreateAsync("onTimeout: PAUSE, autoResume: true");
         try
         {
-            // A process that keeps writing (one line every 0.2 s, little CPU: it never keeps the sandbox from idling),
-            // and a server for the forwarded requests.
-            await api.DataAsync("mutation ($id: ID!) { startProcess(sandboxId: $id, command: \"sh\", args: [\"-c\", \"i=0; while :; do i=$((i+1)); echo $i >> /root/progress; sleep 0.2; done\"]) { pid } }", new { id });
+            // A process that keeps writing (a line every 0.2 s; Python, so no fork per line: little CPU, so it never keeps
+            // the sandbox from idling), and a server for the forwarded requests.
+            const string writer = "import time\nn = 0\nwhile True:\n    n += 1\n    with open('/root/progress', 'a') as f:\n        f.write(f'{n}\\n')\n    time.sleep(0.2)\n";
+            await api.DataAsync("mutation ($id: ID!, $a: [String!]) { startProcess(sandboxId: $id, command: \"python3\", args: $a) { pid } }", new { id, a = new[] { "-c", writer } });
             await api.DataAsync("mutation ($id: ID!) { makeDir(sandboxId: $id, path: \"/root/data\") { path } }", new { id });
             await api.DataAsync("mutation ($id: ID!) { startProcess(sandboxId: $id, command: \"python3\", args: [\"-m\", \"http.server\", \"8000\", \"--directory\", \"/root/data\"]) { pid } }", new { id });
 
@@ -95,7 +96,7 @@ public sealed class PauseIntegrityTests(ApiFixture api, ITestOutputHelper output
                 }
 
                 // The writer went on from where it was, every number once and in order.
-                await Task.Delay(600);
+                await Task.Delay(1000);
                 var lines = (await api.DataAsync("query ($id: ID!) { readFile(sandboxId: $id, path: \"/root/progress\") { content } }", new { id }))["readFile"]!["content"]!
                     .GetValue<string>().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
                 Assert.Equal(Enumerable.Range(1, lines.Count), lines);
