@@ -21,9 +21,22 @@ internal static class WakeBench
             new NewSandbox("base", TimeoutSeconds: 3600, Lifecycle: new SandboxLifecycle(IdleSeconds: IdleSeconds, AutoResume: true)), CancellationToken.None);
         var sandbox = silo.Host.Sandboxes.Sandbox(info.Id);
         var exec = new ExecRequest("true");
-        var (woken, resumed, idleAfter) = (new List<double>(), new List<double>(), new List<double>());
+        var (woken, resumed, idleAfter, samples) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
         try
         {
+            // What one idle check asks of the guest: the agent's Sample (read the way the grain reads it, on its own connection).
+            var vm = (await silo.Host.Store.GetAsync(info.Id, CancellationToken.None))!.Vm!;
+            using (var agent = vm.Agent())
+            {
+                await agent.SampleAsync(CancellationToken.None);
+                for (var i = 0; i < 100; i++)
+                {
+                    var sampled = Stopwatch.StartNew();
+                    await agent.SampleAsync(CancellationToken.None);
+                    samples.Add(sampled.Elapsed.TotalMilliseconds);
+                }
+            }
+
             for (var i = 0; i < rounds; i++)
             {
                 // Idle-paused, then the first exec wakes it.
@@ -63,7 +76,9 @@ internal static class WakeBench
             .AppendLine(Row("resumeSandbox, then exec (baseline)", resumed))
             .AppendLine()
             .AppendLine($"The idle pause came {Median(idleAfter) / 1000:0.0} s (median; {idleAfter.Min() / 1000:0.0}–{idleAfter.Max() / 1000:0.0} s) after the exec that last used it, for idleSeconds {IdleSeconds}")
-            .AppendLine("checked every 2 s (`Wrenn:Sandboxes:IdleCheckEvery`), the pause itself included.");
+            .AppendLine("checked every 2 s (`Wrenn:Sandboxes:IdleCheckEvery`), the pause itself included.")
+            .AppendLine()
+            .AppendLine($"One idle check's guest CPU reading (the agent's `MetricsService.Sample`, {samples.Count} calls on a running sandbox): median {Median(samples):0.0} ms, p90 {Percentile(samples, 0.9):0.0} ms, round trip included.");
         var path = Path.Combine(Wrenn.Testing.RepoPaths.Root, "bench", "results", "wake.md");
         await File.WriteAllTextAsync(path, table.ToString());
         Console.WriteLine(table);
