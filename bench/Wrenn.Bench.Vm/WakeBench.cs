@@ -78,6 +78,8 @@ internal static class WakeBench
             .AppendLine($"The idle pause came {Median(idleAfter) / 1000:0.0} s (median; {idleAfter.Min() / 1000:0.0}–{idleAfter.Max() / 1000:0.0} s) after the exec that last used it, for idleSeconds {IdleSeconds}")
             .AppendLine("checked every 2 s (`Wrenn:Sandboxes:IdleCheckEvery`), the pause itself included.")
             .AppendLine()
+            .AppendLine($"Load average at the end of the run: {File.ReadAllText("/proc/loadavg").Split(' ')[1]} (5 min; other VM tests shared the machine: compare the rows, not the absolute times).")
+            .AppendLine()
             .AppendLine($"One idle check's guest CPU reading (the agent's `MetricsService.Sample`, {samples.Count} calls on a running sandbox): median {Median(samples):0.0} ms, p90 {Percentile(samples, 0.9):0.0} ms, round trip included.");
         var path = Path.Combine(Wrenn.Testing.RepoPaths.Root, "bench", "results", "wake.md");
         await File.WriteAllTextAsync(path, table.ToString());
