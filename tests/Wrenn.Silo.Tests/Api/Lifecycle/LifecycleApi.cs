@@ -65,5 +65,17 @@ public sealed class LifecycleApi(ApiFixture api)
         (await api.DataAsync("mutation ($id: ID!, $c: String!, $a: [String!]) { exec(sandboxId: $id, command: $c, args: $a) { exitCode stdout stderr } }",
             new { id, c = command, a = args }))["exec"]!;
 
+    /// <summary>Waits until something in the guest listens on <paramref name="port"/> (a server that takes a while to start under TCG).</summary>
+    public static async Task UntilListeningAsync(ApiFixture api, string id, int port)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!(await api.DataAsync("query ($id: ID!) { sandbox(id: $id) { listeningPorts { port } } }", new { id }))["sandbox"]!["listeningPorts"]!.AsArray()
+            .Any(p => p!["port"]!.GetValue<int>() == port))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"nothing listened on port {port} in sandbox {id} within 60 s");
+            await Task.Delay(250);
+        }
+    }
+
     public Task DestroyAsync(string id, string? key = null) => api.GraphQLAsync(key ?? api.AdminKey, "mutation ($id: ID!) { destroySandbox(id: $id) }", new { id });
 }

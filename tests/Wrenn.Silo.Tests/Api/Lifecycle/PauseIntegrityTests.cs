@@ -31,6 +31,7 @@ public sealed class PauseIntegrityTests(ApiFixture api, ITestOutputHelper output
             await api.DataAsync("mutation ($id: ID!, $a: [String!]) { startProcess(sandboxId: $id, command: \"python3\", args: $a) { pid } }", new { id, a = new[] { "-c", writer } });
             await api.DataAsync("mutation ($id: ID!) { makeDir(sandboxId: $id, path: \"/root/data\") { path } }", new { id });
             await api.DataAsync("mutation ($id: ID!) { startProcess(sandboxId: $id, command: \"python3\", args: [\"-m\", \"http.server\", \"8000\", \"--directory\", \"/root/data\"]) { pid } }", new { id });
+            await LifecycleApi.UntilListeningAsync(api, id, 8000);
 
             var written = new Dictionary<string, byte[]>();
             var progress = 0;

@@ -38,6 +38,7 @@ public sealed class WakeAcrossSilosTests(ApiFixture api)
             var host = $"{owner}-silo";
             Assert.Equal(host, created["host"]?["name"]?.GetValue<string>());
             await api.DataAsync("mutation ($id: ID!) { startProcess(sandboxId: $id, command: \"python3\", args: [\"-m\", \"http.server\", \"8000\", \"--directory\", \"/etc\"]) { pid } }", new { id });
+            await LifecycleApi.UntilListeningAsync(api, id, 8000);
 
             // Paused, then an exec through this silo: woken on its own host.
             await api.DataAsync("mutation ($id: ID!) { pauseSandbox(id: $id) { state } }", new { id });
