@@ -119,7 +119,10 @@ public interface ISandboxGrain : IGrainWithStringKey
     [ResponseTimeout("00:10:00")]
     Task<SandboxInfo> PauseAsync(Caller caller);
 
-    /// <summary>Restores the VM on the same host, exactly as it was (processes, files, memory).</summary>
+    /// <summary>
+    /// Restores the VM on the same host, exactly as it was (processes, files, memory). With autoResume,
+    /// any call that needs the VM does the same first (a wake: one for any number of concurrent calls).
+    /// </summary>
     [Alias("resume")]
     [Audited("sandbox.resume")]
     [ResponseTimeout("00:10:00")]
@@ -164,6 +167,15 @@ public interface ISandboxGrain : IGrainWithStringKey
     [Alias("update-network")]
     [Audited("sandbox.update-network")]
     Task<SandboxInfo> UpdateNetworkAsync(Caller caller, NetworkPolicy network);
+
+    /// <summary>
+    /// Changes how the sandbox stops and starts by itself (what its timeout does, autoPause,
+    /// autoResume), running or paused; what the change does not name keeps its value. An idleSeconds
+    /// below <see cref="SandboxLifecycle.MinIdleSeconds"/> is INVALID_ARGUMENT naming it, and changes nothing.
+    /// </summary>
+    [Alias("update-lifecycle")]
+    [Audited("sandbox.update-lifecycle")]
+    Task<SandboxInfo> UpdateLifecycleAsync(Caller caller, LifecycleChange change);
 
     /// <summary>
     /// Where port forwarding finds the guest: the sandbox's host and state and, while it runs, the

@@ -8,7 +8,7 @@ namespace Wrenn.Grains.Sandboxes;
 [Alias("wrenn.SandboxState")]
 public enum SandboxState { Creating, Running, Paused, Destroyed, Failed, Lost }
 
-/// <summary>What a user asks for. Zero vcpus or memory take the template's defaults; no network policy, the template's (or the host's default).</summary>
+/// <summary>What a user asks for. Zero vcpus or memory take the template's defaults; no network policy, the template's (or the host's default); no lifecycle, the defaults (destroy on timeout, no autoPause or autoResume).</summary>
 [GenerateSerializer]
 [Alias("wrenn.CreateSandbox")]
 public sealed record CreateSandbox(
@@ -17,7 +17,8 @@ public sealed record CreateSandbox(
     [Id(2)] int MemoryMib,
     [Id(3)] int TimeoutSeconds,
     [Id(4)] IReadOnlyDictionary<string, string>? Metadata = null,
-    [Id(5)] NetworkPolicy? Network = null);
+    [Id(5)] NetworkPolicy? Network = null,
+    [Id(6)] SandboxLifecycle? Lifecycle = null);
 
 [GenerateSerializer]
 [Alias("wrenn.SandboxInfo")]
@@ -33,7 +34,9 @@ public sealed record SandboxInfo(
     [Id(8)] DateTimeOffset? Deadline,
     [Id(9)] IReadOnlyDictionary<string, string> Metadata,
     [Id(10)] string? Error = null,
-    [Id(11)] NetworkPolicy? Network = null);
+    [Id(11)] NetworkPolicy? Network = null,
+    [Id(12)] SandboxLifecycle? Lifecycle = null,
+    [Id(13)] PauseReason? PausedReason = null);
 
 /// <summary>
 /// A program found on the guest's PATH (or an absolute path) and its arguments; no shell.

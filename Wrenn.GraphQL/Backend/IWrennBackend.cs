@@ -3,7 +3,7 @@ using Wrenn.Grains.Sandboxes;
 namespace Wrenn.GraphQL.Backend;
 
 public sealed record NewSandboxRequest(string Template, int Vcpus, int MemoryMib, int TimeoutSeconds, IReadOnlyDictionary<string, string> Metadata,
-    NetworkPolicy? Network = null);
+    NetworkPolicy? Network = null, SandboxLifecycle? Lifecycle = null);
 
 public sealed record SandboxPage(IReadOnlyList<SandboxInfo> Sandboxes, bool HasNextPage);
 

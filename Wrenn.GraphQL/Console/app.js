@@ -28,14 +28,15 @@ async function gql(query, variables = {}) {
 
 async function refresh() {
   try {
-    const data = await gql(`{ sandboxes(first: 100) { nodes { id state vcpus memoryMib expiresAt template { name } } } }`);
+    const data = await gql(`{ sandboxes(first: 100) { nodes { id state pausedReason onTimeout autoPause { idleSeconds } autoResume vcpus memoryMib expiresAt template { name } } } }`);
+    state.sandboxes = new Map(data.sandboxes.nodes.map((s) => [s.id, s]));
     const rows = data.sandboxes.nodes;
     const body = $('sandboxes').querySelector('tbody');
     body.replaceChildren(...rows.map((s) => {
       const tr = document.createElement('tr');
       tr.dataset.id = s.id;
       tr.className = s.id === state.selected ? 'chosen' : '';
-      const cells = [s.id, s.state, s.template.name, `${s.vcpus} vCPU, ${s.memoryMib} MiB`, s.expiresAt ?? ''];
+      const cells = [s.id, s.pausedReason ? `${s.state} (${s.pausedReason})` : s.state, s.template.name, `${s.vcpus} vCPU, ${s.memoryMib} MiB`, s.expiresAt ?? '', lifecycleText(s)];
       for (const text of cells) {
         const td = document.createElement('td');
         td.textContent = text;
@@ -58,6 +59,23 @@ async function refresh() {
   } catch (e) {
     status(e.message, true);
   }
+}
+
+// How a sandbox stops and starts by itself, in a few words.
+function lifecycleText(s) {
+  const parts = [`timeout ${s.onTimeout === 'PAUSE' ? 'pauses' : 'destroys'}`];
+  if (s.autoPause) parts.push(`pauses after ${s.autoPause.idleSeconds} s idle`);
+  if (s.autoResume) parts.push('wakes on use');
+  return parts.join(' · ');
+}
+
+// The selected sandbox's lifecycle into its form.
+function showLifecycle(id) {
+  const s = state.sandboxes?.get(id);
+  if (!s) return;
+  $('lifecycle-on-timeout').value = s.onTimeout;
+  $('lifecycle-idle').value = s.autoPause ? s.autoPause.idleSeconds : '';
+  $('lifecycle-auto-resume').checked = s.autoResume;
 }
 
 async function act(action, id) {
@@ -88,6 +106,7 @@ function select(id) {
   $('selected').hidden = false;
   $('selected-id').textContent = id;
   window.wrennMetrics?.show(id);
+  showLifecycle(id);
   for (const tr of $('sandboxes').querySelectorAll('tbody tr')) tr.className = tr.dataset.id === id ? 'chosen' : '';
   loadPorts();
 }
@@ -377,6 +396,9 @@ $('create-form').addEventListener('submit', async (event) => {
   const input = { template: $('create-template').value || 'base', timeoutSeconds: Number($('create-timeout').value) || 600 };
   if ($('create-vcpus').value) input.vcpus = Number($('create-vcpus').value);
   if ($('create-memory').value) input.memoryMib = Number($('create-memory').value);
+  input.onTimeout = $('create-on-timeout').value;
+  if ($('create-idle').value) input.autoPause = { idleSeconds: Number($('create-idle').value) };
+  input.autoResume = $('create-auto-resume').checked;
   status('creating… (a VM is booting)');
   $('create').disabled = true;
   try {
@@ -389,6 +411,21 @@ $('create-form').addEventListener('submit', async (event) => {
   } finally {
     $('create').disabled = false;
   }
+});
+
+// Every setting is sent: an empty idle time turns autoPause off (an explicit null).
+$('lifecycle-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const id = state.selected;
+  const idle = $('lifecycle-idle').value;
+  try {
+    await gql('mutation ($id: ID!, $onTimeout: TimeoutAction, $autoPause: AutoPauseInput, $autoResume: Boolean) { updateSandboxLifecycle(id: $id, onTimeout: $onTimeout, autoPause: $autoPause, autoResume: $autoResume) { id } }',
+      { id, onTimeout: $('lifecycle-on-timeout').value, autoPause: idle ? { idleSeconds: Number(idle) } : null, autoResume: $('lifecycle-auto-resume').checked });
+    status('lifecycle saved');
+  } catch (e) {
+    status(e.message, true);
+  }
+  await refresh();
 });
 
 $('refresh').addEventListener('click', refresh);

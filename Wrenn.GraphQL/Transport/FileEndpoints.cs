@@ -94,6 +94,7 @@ internal sealed class FileEndpoints(IWrennBackend backend)
             ErrorCodes.NotFound => StatusCodes.Status404NotFound,
             ErrorCodes.InvalidArgument => StatusCodes.Status400BadRequest,
             ErrorCodes.FailedPrecondition => StatusCodes.Status409Conflict,
+            ErrorCodes.ResourceExhausted => StatusCodes.Status429TooManyRequests, // e.g. waking it (autoResume) would pass its team's quota
             ErrorCodes.PermissionDenied => StatusCodes.Status403Forbidden,
             ErrorCodes.Unavailable or "LOST" => StatusCodes.Status503ServiceUnavailable,
             _ => StatusCodes.Status500InternalServerError,

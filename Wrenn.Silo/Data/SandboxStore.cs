@@ -27,9 +27,16 @@ public sealed record SandboxRecord(
     PausedSandboxVm? Paused = null,
     TimeSpan? Remaining = null,
     DateTimeOffset? PausedAt = null,
-    NetworkPolicy? Network = null)
+    NetworkPolicy? Network = null,
+    SandboxLifecycle? Lifecycle = null,
+    PauseReason? PausedReason = null)
 {
-    public SandboxInfo ToInfo() => new(Id, TeamId, TemplateId, Host, State, Vcpus, MemoryMib, CreatedAt, Deadline, Metadata, Error, Network);
+    /// <summary>The settings in force (a record written before they existed has the defaults).</summary>
+    public SandboxLifecycle Settings => Lifecycle ?? SandboxLifecycle.Default;
+
+    // The reason shows only while paused: a pause records it with its snapshot, before the state says Paused.
+    public SandboxInfo ToInfo() => new(Id, TeamId, TemplateId, Host, State, Vcpus, MemoryMib, CreatedAt, Deadline, Metadata, Error, Network,
+        Settings, State == SandboxState.Paused ? PausedReason ?? Wrenn.Grains.Sandboxes.PauseReason.User : null);
 }
 
 /// <summary>
@@ -40,7 +47,7 @@ public sealed record SandboxRecord(
 /// </summary>
 public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed changes, SandboxEventOutbox? outbox = null)
 {
-    private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version, paused, remaining_ms, paused_at, network";
+    private const string Columns = "id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, version, paused, remaining_ms, paused_at, network, lifecycle, paused_reason";
 
     public async Task<SandboxRecord?> GetAsync(string id, CancellationToken cancellationToken)
     {
@@ -84,13 +91,13 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed
     }
 
     private const string Insert = """
-        INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, paused, remaining_ms, paused_at, network, version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1)
+        INSERT INTO wrenn_sandboxes (id, team_id, template_id, host, state, vcpus, memory_mib, created_at, deadline, metadata, error, vm, paused, remaining_ms, paused_at, network, lifecycle, paused_reason, version)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 1)
         """;
 
     private static readonly string InsertQueuing = $"""
         WITH written AS ({Insert} RETURNING id, team_id, host, state, NULL::text AS before_state),
-             queued AS ({SandboxEventOutbox.Enqueue("written", "$17", "false")} RETURNING 1)
+             queued AS ({SandboxEventOutbox.Enqueue("written", "$19", "false")} RETURNING 1)
         SELECT (SELECT count(*) FROM queued)
         """;
 
@@ -115,14 +122,15 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed
     // The row's state before the write comes back with it (locked, so it is the state this write replaced).
     private const string Update = """
         UPDATE wrenn_sandboxes AS s SET team_id = $2, template_id = $3, host = $4, state = $5, vcpus = $6, memory_mib = $7, created_at = $8,
-            deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, paused_at = $15, network = $16, version = s.version + 1, updated_at = now()
+            deadline = $9, metadata = $10, error = $11, vm = $12, paused = $13, remaining_ms = $14, paused_at = $15, network = $16,
+            lifecycle = $17, paused_reason = $18, version = s.version + 1, updated_at = now()
         FROM (SELECT id, state FROM wrenn_sandboxes WHERE id = $1 FOR UPDATE) AS before
-        WHERE s.id = before.id AND s.version = $17
+        WHERE s.id = before.id AND s.version = $19
         """;
 
     private static readonly string UpdateQueuing = $"""
         WITH written AS ({Update} RETURNING s.id, s.team_id, s.host, s.state, before.state AS before_state),
-             queued AS ({SandboxEventOutbox.Enqueue("written", "$18", "$19")} RETURNING 1)
+             queued AS ({SandboxEventOutbox.Enqueue("written", "$20", "$21")} RETURNING 1)
         SELECT before_state, (SELECT count(*) FROM queued) FROM written
         """;
 
@@ -175,6 +183,8 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed
         command.Parameters.Add(new() { Value = record.Remaining is { } r ? (long)r.TotalMilliseconds : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
         command.Parameters.Add(new() { Value = (object?)record.PausedAt?.UtcDateTime ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new() { Value = record.Network is null ? DBNull.Value : JsonSerializer.Serialize(record.Network, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new() { Value = record.Lifecycle is null ? DBNull.Value : JsonSerializer.Serialize(record.Lifecycle, WrennJson.Options), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new() { Value = (object?)record.PausedReason?.ToString() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
     }
 
     private static async Task<IReadOnlyList<SandboxRecord>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
@@ -198,5 +208,7 @@ public sealed class SandboxStore(NpgsqlDataSource dataSource, ISandboxChangeFeed
         reader.IsDBNull(13) ? null : JsonSerializer.Deserialize<PausedSandboxVm>(reader.GetString(13), WrennJson.Options),
         reader.IsDBNull(14) ? null : TimeSpan.FromMilliseconds(reader.GetInt64(14)),
         reader.IsDBNull(15) ? null : new DateTimeOffset(reader.GetDateTime(15), TimeSpan.Zero),
-        reader.IsDBNull(16) ? null : JsonSerializer.Deserialize<NetworkPolicy>(reader.GetString(16), WrennJson.Options));
+        reader.IsDBNull(16) ? null : JsonSerializer.Deserialize<NetworkPolicy>(reader.GetString(16), WrennJson.Options),
+        reader.IsDBNull(17) ? null : JsonSerializer.Deserialize<SandboxLifecycle>(reader.GetString(17), WrennJson.Options),
+        reader.IsDBNull(18) ? null : Enum.Parse<PauseReason>(reader.GetString(18)));
 }

@@ -25,13 +25,15 @@ public sealed partial class SandboxGrain
     }
 
     /// <summary>
-    /// One agent call in a shared turn. <paramref name="call"/> may check its arguments first (after the
-    /// caller's team is checked); the agent's failures become <paramref name="failed"/>'s errors.
+    /// One agent call in a shared turn (a paused sandbox with autoResume woken first). <paramref name="call"/>
+    /// may check its arguments first (after the caller's team is checked); the agent's failures become
+    /// <paramref name="failed"/>'s errors.
     /// </summary>
     private async Task<T> CallAgentAsync<T>(Caller caller, string what, Func<AgentClient, CancellationToken, Task<T>> call,
         Func<AgentException, GrainException> failed, CancellationToken cancellationToken)
     {
-        using var turn = await _turns.EnterSharedAsync(cancellationToken);
+        using var busy = Busy();
+        using var turn = await EnterForVmAsync(caller, cancellationToken);
         var agent = RunningAgent(caller);
         try
         {
@@ -65,9 +67,11 @@ public sealed partial class SandboxGrain
         Func<AgentException, GrainException> failed, [EnumeratorCancellation] CancellationToken cancellationToken)
         where TOut : class
     {
+        // Open, the stream is a user's call that keeps the sandbox from idling (a processOutput or watchDir subscription).
+        using var busy = Busy();
         CancellationTokenSource lifetime;
         IAsyncEnumerable<TIn>? source = null;
-        using (var turn = await _turns.EnterSharedAsync(cancellationToken))
+        using (var turn = await EnterForVmAsync(caller, cancellationToken))
         {
             var agent = RunningAgent(caller);
             // The turn's token too, while it lasts: a destroy that cancels shared turns stops an opening that hangs.

@@ -10,12 +10,16 @@ using Wrenn.Silo.Grains.Turns;
 
 namespace Wrenn.Silo.Grains;
 
-/// <summary>Commands run to their end: shared turns for their whole run, so a pause waits for them and a destroy cancels them.</summary>
+/// <summary>
+/// Commands run to their end: shared turns for their whole run, so a pause waits for them and a destroy
+/// cancels them; open, they keep the sandbox from idling, and they wake a paused one with autoResume.
+/// </summary>
 public sealed partial class SandboxGrain
 {
     public async Task<ExecOutcome> ExecAsync(Caller caller, ExecRequest request, CancellationToken cancellationToken)
     {
-        using var turn = await _turns.EnterSharedAsync(cancellationToken);
+        using var busy = Busy();
+        using var turn = await EnterForVmAsync(caller, cancellationToken);
         var agent = RunningAgent(caller);
         try
         {
@@ -31,7 +35,8 @@ public sealed partial class SandboxGrain
     public async IAsyncEnumerable<ExecEvent> ExecStreamAsync(Caller caller, ExecRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // The engine serves each MoveNext outside the grain's turns: the turn is held here, for the stream's whole life.
-        using var turn = await _turns.EnterSharedAsync(cancellationToken);
+        using var busy = Busy();
+        using var turn = await EnterForVmAsync(caller, cancellationToken);
         var agent = RunningAgent(caller);
         var start = ToStart(request);
         var timeout = TimeoutOf(request);

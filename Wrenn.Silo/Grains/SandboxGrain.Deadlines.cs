@@ -5,7 +5,7 @@ using Wrenn.Grains.Sandboxes;
 namespace Wrenn.Silo.Grains;
 
 /// <summary>
-/// A running sandbox's timeout and a paused one's retention. Each is kept twice: a reminder (durable:
+/// A running sandbox's timeout (it destroys the sandbox, or pauses it with onTimeout PAUSE) and a paused one's retention. Each is kept twice: a reminder (durable:
 /// it survives a silo restart and activates the grain when due, but fires at most once a minute)
 /// and a grain timer for the exact moment (a timeout may be seconds away). Both only ever ask the
 /// grain to look at its record, which holds the deadline: a late or duplicate tick does nothing.
@@ -15,7 +15,7 @@ public sealed partial class SandboxGrain
     private const string DeadlineReminder = "deadline";
     private IGrainTimer? _deadlineTimer;
 
-    /// <summary>Running: the record's deadline destroys it.</summary>
+    /// <summary>Running: the record's deadline destroys it, or pauses it (onTimeout PAUSE).</summary>
     private Task KeepDeadlineAsync() =>
         _record is { State: SandboxState.Running } && DueAt() is { } deadline ? ArmAsync(deadline) : Task.CompletedTask;
 
@@ -68,10 +68,26 @@ public sealed partial class SandboxGrain
             await ArmAsync(due); // early (a reminder tick, a timer capped at a day): look again then
             return;
         }
-        // Past it: like a destroy, commands still running are cancelled.
+        // Past it: like a destroy, commands still running are cancelled (a timeout pause too: the time is up).
         using var turn = await _turns.EnterExclusiveCancellingSharedAsync();
         switch (_record)
         {
+            case { State: SandboxState.Running, Deadline: { } deadline, Vm: { } vm } record when DateTimeOffset.UtcNow >= deadline && record.Settings.OnTimeout == TimeoutAction.Pause:
+                LogTimedOutPausing(Id, deadline);
+                try
+                {
+                    // The silo's own pause: recorded against the team's paused quota, never refused by it.
+                    await PauseInTurnAsync(record, vm, PauseReason.Timeout, enforce: false);
+                }
+                catch (Exception e)
+                {
+                    // It runs on past its deadline; the timer looks again shortly rather than never.
+                    LogTimeoutPauseFailed(e, Id);
+                    await ArmAsync(DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30));
+                    return;
+                }
+                await audit.RecordAsync(Caller.System, "sandbox.timeout-pause", Id, null, CancellationToken.None);
+                return;
             case { State: SandboxState.Running, Deadline: { } deadline } when DateTimeOffset.UtcNow >= deadline:
                 LogTimedOut(Id, deadline);
                 await EndAsync(SandboxState.Destroyed, "its timeout passed", _record.Vm, timedOut: true);
@@ -100,6 +116,12 @@ public sealed partial class SandboxGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} stayed paused longer than the retention of {Retention}; deleting it")]
     private partial void LogRetentionPassed(string sandboxId, TimeSpan retention);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} reached its deadline {Deadline}; pausing it (onTimeout PAUSE)")]
+    private partial void LogTimedOutPausing(string sandboxId, DateTimeOffset deadline);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sandbox {SandboxId} reached its deadline but could not be paused; it runs on and is looked at again in 30 s")]
+    private partial void LogTimeoutPauseFailed(Exception exception, string sandboxId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sandbox {SandboxId} reached its deadline {Deadline}; destroying it")]
     private partial void LogTimedOut(string sandboxId, DateTimeOffset deadline);

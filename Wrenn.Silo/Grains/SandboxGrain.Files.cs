@@ -15,7 +15,8 @@ public sealed partial class SandboxGrain
 {
     public async IAsyncEnumerable<byte[]> ReadFileAsync(Caller caller, string path, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var turn = await _turns.EnterSharedAsync(cancellationToken);
+        using var busy = Busy();
+        using var turn = await EnterForVmAsync(caller, cancellationToken);
         var agent = RunningAgent(caller);
         await using var chunks = agent.ReadFileAsync(path, turn.Token).GetAsyncEnumerator(turn.Token);
         while (true)

@@ -36,9 +36,11 @@ public sealed partial class SandboxGrain
             : new VmSize(request.Vcpus > 0 ? request.Vcpus : template.Vcpus, request.MemoryMib > 0 ? request.MemoryMib : template.MemoryMib);
 
         var network = PolicyForCreate(request, template);
+        var lifecycle = (request.Lifecycle ?? SandboxLifecycle.Default) with { TimeoutSeconds = request.TimeoutSeconds };
+        CheckLifecycle(lifecycle);
 
         _record = await store.InsertAsync(new SandboxRecord(Id, caller.TeamId, template.Id, silo.Name, SandboxState.Creating, size.Vcpus, size.MemoryMib,
-            DateTimeOffset.UtcNow, null, request.Metadata ?? new Dictionary<string, string>(), null, null, 0, Network: network), cancellationToken);
+            DateTimeOffset.UtcNow, null, request.Metadata ?? new Dictionary<string, string>(), null, null, 0, Network: network, Lifecycle: lifecycle), cancellationToken);
         SandboxVm vm;
         try
         {
@@ -75,14 +77,16 @@ public sealed partial class SandboxGrain
         var record = Visible(caller);
         if (seconds <= 0)
             throw new GrainException(ErrorCodes.InvalidArgument, $"A sandbox's timeout must be at least 1 second (got {seconds}).");
+        // The period is kept too: a resume after a timeout pause runs for it again.
+        var lifecycle = record.Settings with { TimeoutSeconds = seconds };
         if (record.State == SandboxState.Paused)
         {
-            _record = await store.UpdateAsync(record with { Remaining = TimeSpan.FromSeconds(seconds) }, CancellationToken.None);
+            _record = await store.UpdateAsync(record with { Remaining = TimeSpan.FromSeconds(seconds), Lifecycle = lifecycle }, CancellationToken.None);
             return _record.ToInfo();
         }
         if (record.State != SandboxState.Running)
             throw NotRunning(record);
-        _record = await store.UpdateAsync(record with { Deadline = DateTimeOffset.UtcNow.AddSeconds(seconds) }, CancellationToken.None);
+        _record = await store.UpdateAsync(record with { Deadline = DateTimeOffset.UtcNow.AddSeconds(seconds), Lifecycle = lifecycle }, CancellationToken.None);
         await KeepDeadlineAsync();
         return _record.ToInfo();
     }
@@ -96,9 +100,22 @@ public sealed partial class SandboxGrain
             return record.ToInfo();
         if (record.State != SandboxState.Running || record.Vm is not { } vm)
             throw NotRunning(record);
+        // The silo's own pause of a user's sandbox is the one on exit (OnExitService).
+        await PauseInTurnAsync(record, vm, caller.IsSystem ? PauseReason.Shutdown : PauseReason.User, enforce: !caller.IsSystem);
+        return _record!.ToInfo();
+    }
+
+    /// <summary>
+    /// The pause, inside an exclusive turn, of a running sandbox: <paramref name="reason"/> is recorded
+    /// with its snapshot; <paramref name="enforce"/>: the team's paused quota may refuse it (the silo's
+    /// own pauses are only recorded).
+    /// </summary>
+    private async Task PauseInTurnAsync(SandboxRecord record, SandboxVm vm, PauseReason reason, bool enforce)
+    {
         // Room among the team's paused sandboxes first: a refused pause leaves it running, untouched.
-        await HoldAsync(record, HoldKind.Paused, enforce: !caller.IsSystem);
+        await HoldAsync(record, HoldKind.Paused, enforce);
         await DetachAsync();
+        _pausing = reason;
         PausedSandboxVm paused;
         try
         {
@@ -118,8 +135,7 @@ public sealed partial class SandboxGrain
             var committed = _record!.Paused!;
             paused = committed with { Disk = committed.Disk with { Attached = false } };
         }
-        await BecomePausedAsync(paused);
-        return _record!.ToInfo();
+        await BecomePausedAsync(paused, reason);
     }
 
     public async Task<SandboxInfo> ResumeAsync(Caller caller)
@@ -128,12 +144,19 @@ public sealed partial class SandboxGrain
         var record = Visible(caller);
         if (record.State == SandboxState.Running)
             return record.ToInfo();
+        await ResumeInTurnAsync(record, enforce: !caller.IsSystem);
+        return _record!.ToInfo();
+    }
+
+    /// <summary>The resume, inside an exclusive turn (a caller's, or a wake's); <paramref name="enforce"/>: the team's running quota may refuse it.</summary>
+    private async Task ResumeInTurnAsync(SandboxRecord record, bool enforce)
+    {
         if (record.State != SandboxState.Paused || record.Paused is not { } paused)
             throw NotRunning(record);
         var template = await templates.GetAsync(record.TemplateId, CancellationToken.None)
             ?? throw new GrainException(ErrorCodes.FailedPrecondition, $"Sandbox {Id}'s template {record.TemplateId} is gone; it cannot be resumed.");
         // The team's quota first (RESOURCE_EXHAUSTED naming the limit; it stays paused), then the host.
-        await HoldAsync(record, HoldKind.Running, enforce: !caller.IsSystem);
+        await HoldAsync(record, HoldKind.Running, enforce);
         try
         {
             await GrainFactory.GetGrain<IHostSlotGrain>(record.Host).ReserveAsync(Caller.System, Id, record.Vcpus, record.MemoryMib, SandboxService.DiskPerSandboxMib);
@@ -157,6 +180,7 @@ public sealed partial class SandboxGrain
                 _record = await store.UpdateAsync(_record with
                 {
                     State = SandboxState.Paused, Vm = null, Paused = paused, PausedAt = record.PausedAt, Deadline = null, Remaining = record.Remaining,
+                    PausedReason = record.PausedReason,
                 }, CancellationToken.None);
             }
             await ReleaseReservationAsync(record);
@@ -167,7 +191,6 @@ public sealed partial class SandboxGrain
         }
         AttachTo(vm);
         await KeepDeadlineAsync();
-        return _record!.ToInfo();
     }
 
     public async Task<TemplateInfo> CreateTemplateAsync(Caller caller, string name)
@@ -182,6 +205,7 @@ public sealed partial class SandboxGrain
         var imageDir = source?.Source.ImageDir ?? throw new GrainException(ErrorCodes.FailedPrecondition, $"Sandbox {Id}'s template is gone; its guest image is unknown.");
         var directory = Path.Combine(host.DataDir, "templates", $"{Id}-{DateTime.UtcNow:yyyyMMddHHmmss}");
         await DetachAsync();
+        _pausing = PauseReason.User;
         TemplateSnapshot frozen;
         try
         {
@@ -196,7 +220,7 @@ public sealed partial class SandboxGrain
         catch (TemplateFailedException e) when (e.StillPaused is { } paused)
         {
             // It could not be resumed: it is paused, with its files, and can be resumed later.
-            await BecomePausedAsync(paused);
+            await BecomePausedAsync(paused, PauseReason.User);
             throw new GrainException(ErrorCodes.Internal, $"A template could not be made from sandbox {Id}, and it stays paused: {Describe(e.InnerException!)}");
         }
         catch (Exception e)
@@ -228,22 +252,26 @@ public sealed partial class SandboxGrain
     /// dies from here on finishes the pause on its next start instead of losing the sandbox.
     /// </summary>
     private async Task CommitPauseAsync(PausedSandboxVm paused) =>
-        _record = await store.UpdateAsync(_record! with { Paused = paused }, CancellationToken.None);
+        _record = await store.UpdateAsync(_record! with { Paused = paused, PausedReason = _pausing }, CancellationToken.None);
+
+    /// <summary>Why the pause under way pauses (recorded with its snapshot, so a pause a crash interrupted keeps it).</summary>
+    private PauseReason _pausing = PauseReason.User;
 
     /// <summary>A restored VM runs: recorded at once, so that a silo that dies from here on re-adopts it.</summary>
     private async Task CommitRunningAsync(SandboxVm vm, DateTimeOffset? deadline) =>
         _record = await store.UpdateAsync(_record! with
         {
-            State = SandboxState.Running, Vm = vm, Paused = null, PausedAt = null, Deadline = deadline, Remaining = null,
+            State = SandboxState.Running, Vm = vm, Paused = null, PausedAt = null, Deadline = deadline, Remaining = null, PausedReason = null,
         }, CancellationToken.None);
 
     /// <summary>The sandbox holds files only now: its timeout stops counting, its retention starts, its room on the host goes back.</summary>
-    private async Task BecomePausedAsync(PausedSandboxVm paused)
+    private async Task BecomePausedAsync(PausedSandboxVm paused, PauseReason reason)
     {
         var record = _record!;
         _record = await store.UpdateAsync(record with
         {
-            State = SandboxState.Paused, Vm = null, Paused = paused, Deadline = null, PausedAt = DateTimeOffset.UtcNow, Remaining = RemainingOf(record),
+            State = SandboxState.Paused, Vm = null, Paused = paused, Deadline = null, PausedAt = DateTimeOffset.UtcNow,
+            Remaining = reason == PauseReason.Timeout ? PeriodOf(record) : RemainingOf(record), PausedReason = reason,
         }, CancellationToken.None);
         await KeepRetentionAsync();
         await ReleaseReservationAsync(record);
@@ -297,7 +325,8 @@ public sealed partial class SandboxGrain
         var record = _record!;
         await ReleaseReservationAsync(record);
         await ForgetTimersAsync();
-        _record = await store.UpdateAsync(record with { State = state, Error = error ?? record.Error, Vm = null, Paused = null, PausedAt = null }, CancellationToken.None, timedOut);
+        _record = await store.UpdateAsync(record with { State = state, Error = error ?? record.Error, Vm = null, Paused = null, PausedAt = null, PausedReason = null }, CancellationToken.None, timedOut);
+        activity.Forget(Id);
         await ReleaseHoldAsync(); // after the record says it ended
         await RemoveUnusedForksAsync(); // after the record says it ended: it no longer counts as a user
         this.DeactivateOnIdle();
@@ -314,6 +343,12 @@ public sealed partial class SandboxGrain
             LogReleaseFailed(e, Id, record.Host);
         }
     }
+
+    /// <summary>A timeout pause used its running time up: the resume gives it a whole period again.</summary>
+    private static TimeSpan PeriodOf(SandboxRecord record) => TimeSpan.FromSeconds(record.Settings.TimeoutSeconds ?? DefaultTimeoutSeconds);
+
+    /// <summary>The period of sandboxes recorded before it was kept (the API's default timeout).</summary>
+    private const int DefaultTimeoutSeconds = 300;
 
     /// <summary>The running time a sandbox had left when it stopped running (at least a second).</summary>
     private static TimeSpan RemainingOf(SandboxRecord record) =>

@@ -12,7 +12,10 @@ public sealed partial class SandboxGrain
     public async Task<GuestRoute> GetGuestRouteAsync(Caller caller)
     {
         // A shared turn: a request that arrives during a pause or a resume waits for it and sees where it ended.
-        using var turn = await _turns.EnterSharedAsync(CancellationToken.None);
+        // A forwarded request needs the VM: with autoResume a paused sandbox wakes first. The forward itself
+        // holds its own lease (PortForwarder) while its connection is open.
+        using var busy = Busy();
+        using var turn = await EnterForVmAsync(caller, CancellationToken.None);
         var record = Visible(caller);
         var vm = record is { State: SandboxState.Running, Vm: { } running } ? running : null;
         return new GuestRoute(record.Host, record.State, vm?.Network.HostAddress.ToString(),
@@ -21,7 +24,9 @@ public sealed partial class SandboxGrain
 
     public async Task<IReadOnlyList<ListeningPort>> ListListeningPortsAsync(Caller caller, CancellationToken cancellationToken)
     {
-        using var turn = await _turns.EnterSharedAsync(cancellationToken);
+        // It asks the guest: a paused sandbox with autoResume wakes; without, it has none listening.
+        using var busy = Busy();
+        using var turn = await EnterForVmAsync(caller, cancellationToken);
         var record = Visible(caller);
         if (record is not { State: SandboxState.Running, Vm: { } vm } || _agent is null)
             return [];

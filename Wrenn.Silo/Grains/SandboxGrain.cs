@@ -24,7 +24,8 @@ namespace Wrenn.Silo.Grains;
 /// The lifecycle reads in SandboxGrain.Lifecycle.cs, commands in SandboxGrain.Commands.cs, processes
 /// that outlive a call in SandboxGrain.Processes.cs, files and watches in SandboxGrain.Files.cs,
 /// timeouts and retention in SandboxGrain.Deadlines.cs, its team quota hold in SandboxGrain.Quotas.cs,
-/// metrics sampling in SandboxGrain.Metrics.cs.
+/// metrics sampling in SandboxGrain.Metrics.cs, its lifecycle settings in SandboxGrain.Settings.cs,
+/// pausing when idle in SandboxGrain.Idle.cs and waking on use in SandboxGrain.Wake.cs.
 /// </summary>
 [GrainType(GrainTypes.Sandbox)]
 [HostAffinePlacement]
@@ -41,6 +42,7 @@ public sealed partial class SandboxGrain(
     IOptions<SandboxOptions> options,
     TeamQuotas quotas,
     SandboxTelemetry telemetry,
+    SandboxActivity activity,
     ILogger<SandboxGrain> logger) : Grain, ISandboxGrain, IRemindable
 {
     private readonly TurnGate _turns = new();
@@ -80,7 +82,7 @@ public sealed partial class SandboxGrain(
                     LogPauseRepairIncomplete(e, Id);
                     paused = committed with { Disk = committed.Disk with { Attached = false } };
                 }
-                await BecomePausedAsync(paused);
+                await BecomePausedAsync(paused, _record.PausedReason ?? PauseReason.User);
                 LogPauseRepaired(Id);
                 break;
             case { State: SandboxState.Running, Vm: { } vm }:
@@ -134,6 +136,7 @@ public sealed partial class SandboxGrain(
         if (vms.WatchMemory(vm, _memoryWatch.Token) is { } failed)
             _ = FailWhenMemoryDiesAsync(vm, failed);
         StartSampling(vm);
+        KeepIdleWatch();
     }
 
     /// <summary>A guest whose page server died would hang on its next fault: the sandbox fails cleanly instead.</summary>
@@ -160,6 +163,7 @@ public sealed partial class SandboxGrain(
         _attached?.Cancel();
         _attached = null;
         StopSampling();
+        StopIdleWatch();
         _memoryWatch?.Cancel();
         _memoryWatch = null;
         if (_clock is not null)
@@ -183,8 +187,18 @@ public sealed partial class SandboxGrain(
 
     private GrainException NotFound() => new(ErrorCodes.NotFound, $"No sandbox {Id} in your team.");
 
-    private GrainException NotRunning(SandboxRecord record) =>
-        new(ErrorCodes.FailedPrecondition, $"Sandbox {Id} is {record.State.ToString().ToLowerInvariant()}{(record.Error is null ? "" : $" ({record.Error})")}; it must be running.");
+    private GrainException NotRunning(SandboxRecord record) => record.State == SandboxState.Paused
+        ? new(ErrorCodes.FailedPrecondition,
+            $"Sandbox {Id} is paused ({PausedWhy(record.PausedReason)}); resume it first (resumeSandbox), or turn on autoResume (updateSandboxLifecycle) so that calls wake it.")
+        : new(ErrorCodes.FailedPrecondition, $"Sandbox {Id} is {record.State.ToString().ToLowerInvariant()}{(record.Error is null ? "" : $" ({record.Error})")}; it must be running.");
+
+    private static string PausedWhy(PauseReason? reason) => reason switch
+    {
+        PauseReason.Idle => "it was idle: autoPause",
+        PauseReason.Timeout => "its timeout passed: onTimeout PAUSE",
+        PauseReason.Shutdown => "its silo paused it on exit",
+        _ => "by a pauseSandbox call",
+    };
 
     private static string Describe(Exception e) => e switch
     {

@@ -19,7 +19,7 @@ internal sealed class SiloApiBackend(Teams teams, TeamQuotas quotas, TemplateCat
     public Task<Caller?> AuthenticateAsync(string apiKey, CancellationToken cancellationToken) => teams.AuthenticateAsync(apiKey, cancellationToken);
 
     public Task<SandboxInfo> CreateSandboxAsync(Caller caller, NewSandboxRequest request, CancellationToken cancellationToken) =>
-        sandboxes.CreateAsync(caller, new NewSandbox(request.Template, request.Vcpus, request.MemoryMib, request.TimeoutSeconds, request.Metadata, request.Network), cancellationToken);
+        sandboxes.CreateAsync(caller, new NewSandbox(request.Template, request.Vcpus, request.MemoryMib, request.TimeoutSeconds, request.Metadata, request.Network, request.Lifecycle), cancellationToken);
 
     public ISandboxGrain Sandbox(string id) => sandboxes.Sandbox(id);
 

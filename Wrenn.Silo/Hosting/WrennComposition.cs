@@ -70,6 +70,7 @@ public static class WrennComposition
         services.AddSingleton(new HostFacts(options.DataDir));
         services.AddSingleton(plugins);
         services.AddSingleton<SandboxService>();
+        services.AddSingleton<SandboxActivity>();
         services.AddSingleton<Reconciler>();
         services.AddSingleton<FirstStart>();
         services.AddSingleton(new ExitPolicy(options.OnExit));

@@ -55,7 +55,7 @@ public sealed record SandboxReading(GuestSample Guest, ProcessStats? Vmm, long M
             SampledAt: At);
     }
 
-    private static ulong Busy(CpuTimes c) => c.User + c.Nice + c.System + c.Irq + c.Softirq + c.Steal;
+    internal static ulong Busy(CpuTimes c) => c.User + c.Nice + c.System + c.Irq + c.Softirq + c.Steal;
 
-    private static ulong All(CpuTimes c) => Busy(c) + c.Idle + c.Iowait;
+    internal static ulong All(CpuTimes c) => Busy(c) + c.Idle + c.Iowait;
 }

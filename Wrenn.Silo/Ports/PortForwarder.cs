@@ -21,7 +21,7 @@ namespace Wrenn.Silo.Ports;
 /// <summary>
 /// Forwards a request for a sandbox's port, in order: the port (400 outside 1–65535), who asks (401
 /// without a key or a valid port URL), the sandbox (404 when it is not the caller's team's or is gone,
-/// 503 while paused), then Yarp's forwarder to the guest through the sandbox's network path, or to the
+/// 503 while paused, unless autoResume wakes it), then Yarp's forwarder to the guest through the sandbox's network path, or to the
 /// API of the silo that hosts it, which does the same there (502 naming the port when nothing listens).
 /// </summary>
 public sealed partial class PortForwarder(
@@ -32,6 +32,7 @@ public sealed partial class PortForwarder(
     Teams teams,
     SandboxService sandboxes,
     ClusterHosts hosts,
+    SandboxActivity activity,
     IOptions<PortForwardingOptions> options,
     ILogger<PortForwarder> logger)
 {
@@ -112,10 +113,23 @@ public sealed partial class PortForwarder(
             await AnswerAsync(http, StatusCodes.Status503ServiceUnavailable, e.Message);
             return;
         }
+        catch (GrainException e) when (e.Code is ErrorCodes.ResourceExhausted)
+        {
+            // Waking it (autoResume) would pass the team's quota: it stays paused.
+            await AnswerAsync(http, StatusCodes.Status429TooManyRequests, e.Message);
+            return;
+        }
+        catch (GrainException e) when (e.Code is ErrorCodes.FailedPrecondition or ErrorCodes.Internal)
+        {
+            await AnswerAsync(http, StatusCodes.Status503ServiceUnavailable, e.Message);
+            return;
+        }
         switch (route.State)
         {
             case SandboxState.Paused:
-                await AnswerAsync(http, StatusCodes.Status503ServiceUnavailable, $"Sandbox {sandboxId} is paused: resume it (resumeSandbox) to reach port {port}.");
+                // With autoResume the route's call woke it; so this one has none.
+                await AnswerAsync(http, StatusCodes.Status503ServiceUnavailable,
+                    $"Sandbox {sandboxId} is paused: resume it (resumeSandbox), or turn on autoResume (updateSandboxLifecycle) so that requests wake it, to reach port {port}.");
                 return;
             case SandboxState.Creating:
                 await AnswerAsync(http, StatusCodes.Status503ServiceUnavailable, $"Sandbox {sandboxId} is still being created; try again in a moment.");
@@ -152,6 +166,9 @@ public sealed partial class PortForwarder(
         var endpoint = new IPEndPoint(IPAddress.Parse(route.Address!), port);
         var destination = RequestUtilities.MakeDestinationAddress($"http://{PortConnections.GuestPoolName(sandboxId, route.PathKey!)}:{port}", request.Rest, http.Request.QueryString);
         var transformer = new PortTransformer(destination, endpoint, null, request, hosts.Local, outermost);
+        // Open while the request (or its upgraded connection) lasts: the sandbox is not idle meanwhile. Here,
+        // on its host: the sandbox's grain reads the same counters.
+        using var busy = activity.Open(sandboxId);
         var error = await forwarder.SendAsync(http, destination.GetLeftPart(UriPartial.Authority), connections.Guests, RequestConfig, transformer, http.RequestAborted);
         if (error != ForwarderError.None)
             await ExplainAsync(http, error, $"port {port} of sandbox {sandboxId}", NothingListens(port, sandboxId));

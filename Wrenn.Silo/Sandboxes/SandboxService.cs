@@ -10,7 +10,7 @@ namespace Wrenn.Silo.Sandboxes;
 
 /// <summary>What a user asks of the platform, before a sandbox grain exists: resolve the template, find a host with room, create.</summary>
 public sealed record NewSandbox(string Template, int Vcpus = 0, int MemoryMib = 0, int TimeoutSeconds = 300, IReadOnlyDictionary<string, string>? Metadata = null,
-    NetworkPolicy? Network = null);
+    NetworkPolicy? Network = null, SandboxLifecycle? Lifecycle = null);
 
 /// <summary>
 /// The entry point for sandbox operations that span grains: creating (template by name, room in the
@@ -35,6 +35,9 @@ public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templat
             throw new GrainException(ErrorCodes.InvalidArgument, $"timeoutSeconds must be at least 1 (got {request.TimeoutSeconds}).");
         if (request.Network is { } network)
             NetworkPolicies.Parse(network); // a bad entry is refused before any room is held
+        if (request.Lifecycle is { IdleSeconds: { } idle } && idle is < SandboxLifecycle.MinIdleSeconds or > SandboxLifecycle.MaxIdleSeconds)
+            throw new GrainException(ErrorCodes.InvalidArgument,
+                $"autoPause.idleSeconds must be between {SandboxLifecycle.MinIdleSeconds} and {SandboxLifecycle.MaxIdleSeconds} (got {idle}).");
 
         var id = SandboxId.New().ToString();
         // A snapshot template's files live on one host: its sandboxes start there, at its size.
@@ -49,7 +52,7 @@ public sealed class SandboxService(IGrainFactory grains, TemplateCatalog templat
             {
                 using (GrainHosts.OnHost(host))
                     return await grains.GetGrain<ISandboxGrain>(id)
-                        .CreateAsync(caller, new CreateSandbox(template.Id, vcpus, memory, request.TimeoutSeconds, request.Metadata, request.Network), cancellationToken);
+                        .CreateAsync(caller, new CreateSandbox(template.Id, vcpus, memory, request.TimeoutSeconds, request.Metadata, request.Network, request.Lifecycle), cancellationToken);
             }
             catch (GrainException e) when (e.Code is ErrorCodes.Unavailable)
             {

@@ -18,6 +18,12 @@ using Wrenn.Testing;
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- metrics [ROUNDS SECONDS] → bench/results/metrics.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- terminal [KEYSTROKES]   → bench/results/terminal.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- jail [ROUNDS ROUNDTRIPS] → bench/results/jail.md
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- wake [ROUNDS]           → bench/results/wake.md
+if (args.FirstOrDefault() == "wake")
+{
+    await WakeBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8);
+    return;
+}
 if (args.FirstOrDefault() == "jail")
 {
     await JailBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100);

@@ -23,7 +23,7 @@ public sealed class MutationType : ObjectGraphType
                 foreach (var pair in input.Metadata ?? [])
                     metadata[pair.Key] = pair.Value;
                 return await api.Backend.CreateSandboxAsync(api.Caller, new NewSandboxRequest(input.Template, input.Vcpus ?? 0, input.MemoryMib ?? 0,
-                    input.TimeoutSeconds ?? CreateSandboxInputType.DefaultTimeoutSeconds, metadata, input.Network?.ToPolicy()), c.CancellationToken);
+                    input.TimeoutSeconds ?? CreateSandboxInputType.DefaultTimeoutSeconds, metadata, input.Network?.ToPolicy(), input.Lifecycle), c.CancellationToken);
             })
             .CreatesSandbox();
         Field<NonNullGraphType<BooleanGraphType>, bool>("destroySandbox").Description("Destroys a sandbox; returns once its VM, network and disk are gone. Running commands are cancelled.")
@@ -37,7 +37,7 @@ public sealed class MutationType : ObjectGraphType
             .Description("Snapshots the sandbox to disk and stops its VM: it holds no memory or CPU until resumed. Waits for running exec and execStream commands; processes started with startProcess are frozen with it and run on after the resume (processOutput and watchDir subscriptions complete).")
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("id")).PauseAsync(c.Api().Caller));
-        Field<NonNullGraphType<SandboxType>, SandboxInfo>("resumeSandbox").Description("Brings a paused sandbox back exactly as it was.")
+        Field<NonNullGraphType<SandboxType>, SandboxInfo>("resumeSandbox").Description("Brings a paused sandbox back exactly as it was (with autoResume, any call that needs its VM does this first).")
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("id")).ResumeAsync(c.Api().Caller));
         Field<NonNullGraphType<SandboxType>, SandboxInfo>("updateSandboxNetwork")
@@ -46,6 +46,22 @@ public sealed class MutationType : ObjectGraphType
             .Argument<NonNullGraphType<NetworkPolicyInputType>>("network")
             .ResolveAsync(async c => await c.Api().Backend.Sandbox(c.GetArgument<string>("id"))
                 .UpdateNetworkAsync(c.Api().Caller, c.GetArgument<NetworkPolicyInput>("network").ToPolicy()));
+        Field<NonNullGraphType<SandboxType>, SandboxInfo>("updateSandboxLifecycle")
+            .Description("Changes how the sandbox stops and starts by itself, running or paused. An omitted argument keeps its value; autoPause: null (given explicitly) turns autoPause off. A new idleSeconds counts from now. Bad input (idleSeconds below 5) is BAD_USER_INPUT naming the field and changes nothing.")
+            .Argument<NonNullGraphType<IdGraphType>>("id")
+            .Argument<TimeoutActionType>("onTimeout", "What its timeout does when it passes.")
+            .Argument<AutoPauseInputType>("autoPause", "Pause by itself after idleSeconds idle; null turns it off.")
+            .Argument<BooleanGraphType>("autoResume", "Whether a call that needs its VM wakes it when paused.")
+            .ResolveAsync(async c =>
+            {
+                // HasArgument tells an omitted argument (or an unset variable) from an explicit null.
+                var change = new LifecycleChange(
+                    OnTimeout: c.HasArgument("onTimeout") ? c.GetArgument<TimeoutAction?>("onTimeout") : null,
+                    SetsAutoPause: c.HasArgument("autoPause"),
+                    IdleSeconds: c.HasArgument("autoPause") ? c.GetArgument<AutoPauseInput?>("autoPause")?.IdleSeconds : null,
+                    AutoResume: c.HasArgument("autoResume") ? c.GetArgument<bool?>("autoResume") : null);
+                return await c.Api().Backend.Sandbox(c.GetArgument<string>("id")).UpdateLifecycleAsync(c.Api().Caller, change);
+            });
         Field<NonNullGraphType<SandboxType>, SandboxInfo>("setSandboxTimeout").Description("The sandbox is destroyed after this many more seconds of running time.")
             .Argument<NonNullGraphType<IdGraphType>>("id")
             .Argument<NonNullGraphType<IntGraphType>>("seconds")

@@ -33,6 +33,13 @@ public sealed class SandboxType : ObjectGraphType<SandboxInfo>
         Field<NetworkPolicyType, NetworkPolicy?>("network")
             .Description("The egress policy in force (changed with updateSandboxNetwork); null for a sandbox recorded before policies existed, which follows its host's setting.")
             .Resolve(c => c.Source.Network);
+        Field<NonNullGraphType<TimeoutActionType>, TimeoutAction>("onTimeout").Description("What its timeout does when it passes.")
+            .Resolve(c => (c.Source.Lifecycle ?? SandboxLifecycle.Default).OnTimeout);
+        Field<AutoPauseType, int?>("autoPause").Description("How long idle it may be before it pauses by itself; null when autoPause is off.")
+            .Resolve(c => c.Source.Lifecycle?.IdleSeconds);
+        Field<NonNullGraphType<BooleanGraphType>, bool>("autoResume").Description("Whether a call that needs its VM wakes it when paused.")
+            .Resolve(c => (c.Source.Lifecycle ?? SandboxLifecycle.Default).AutoResume);
+        Field<PauseReasonType, PauseReason?>("pausedReason").Description("Why it is paused; null unless PAUSED.").Resolve(c => c.Source.PausedReason);
         Field<StringGraphType, string?>("error").Description("Why it failed, was lost or was destroyed by the silo.").Resolve(c => c.Source.Error);
     }
 

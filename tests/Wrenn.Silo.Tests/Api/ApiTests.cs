@@ -157,7 +157,7 @@ public sealed class ApiTests(ApiFixture api)
     }
 
     [Fact]
-    public async Task The_web_console_creates_a_sandbox_runs_a_command_shows_its_output_and_destroys_it()
+    public async Task The_web_console_creates_a_sandbox_runs_a_command_shows_its_output_wakes_it_on_use_and_destroys_it()
     {
         if (!File.Exists(Environment.GetEnvironmentVariable("WRENN_CHROMIUM") ?? "/usr/bin/chromium"))
             Assert.Fail("Debian's chromium is missing: scripts/setup installs it (apt install chromium).");
@@ -165,6 +165,10 @@ public sealed class ApiTests(ApiFixture api)
         Assert.Null(result["error"]?.GetValue<string>());
         Assert.StartsWith("sb-", result["created"]!.GetValue<string>());
         Assert.Contains("hello-from-the-console", result["output"]!.GetValue<string>());
+        // Its lifecycle form turned on wake on use; paused from its row, the next command woke it.
+        Assert.Equal("timeout destroys · wakes on use", result["lifecycle"]!.GetValue<string>());
+        Assert.Equal("PAUSED (USER)", result["paused"]!.GetValue<string>());
+        Assert.Contains("woken-by-the-console", result["woken"]!.GetValue<string>());
         Assert.True(result["destroyed"]!.GetValue<bool>());
     }
 

@@ -17,6 +17,8 @@ public sealed class SettingsValidationTests
     [InlineData("Wrenn:Api:Listen", "not-an-address")]
     [InlineData("Wrenn:Capacity:CpuOvercommit", "0")]
     [InlineData("Wrenn:Sandboxes:PausedRetention", "00:00:00")]
+    [InlineData("Wrenn:Sandboxes:IdleCheckEvery", "00:00:05")]
+    [InlineData("Wrenn:Sandboxes:IdleCpuShare", "0")]
     [InlineData("Wrenn:Reconciler:Every", "00:00:00")]
     [InlineData("Wrenn:GraphQL:ConnectionInitTimeout", "-00:00:01")]
     public async Task A_bad_setting_stops_the_silo_naming_it(string key, string value)

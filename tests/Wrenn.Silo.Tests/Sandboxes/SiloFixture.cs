@@ -62,10 +62,10 @@ public sealed class SiloFixture : IAsyncLifetime
         Admin = (await Host.Teams.AuthenticateAsync(Host.FirstAdminKey!, CancellationToken.None))!;
     }
 
-    /// <summary>Stops the silo (keeping its VMs, as a restart would) and starts it again on the same data.</summary>
-    public async Task RestartAsync()
+    /// <summary>Stops the silo (keeping its VMs, as a restart would, unless told otherwise) and starts it again on the same data.</summary>
+    public async Task RestartAsync(OnExit onExit = OnExit.Keep)
     {
-        Host.OnExit = OnExit.Keep;
+        Host.OnExit = onExit;
         await Host.DisposeAsync();
         Host = await WrennSiloHost.StartAsync(Options, CancellationToken.None);
     }
