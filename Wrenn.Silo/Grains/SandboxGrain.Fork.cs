@@ -62,7 +62,7 @@ public sealed partial class SandboxGrain
         }
 
         // Outside the source's turn: its commands go on while the children start.
-        var request = new ForkChild(Id, folder, record.TeamId, record.TemplateId, record.Vcpus, record.MemoryMib, record.Deadline, record.Metadata, record.Network);
+        var request = new ForkChild(Id, folder, record.TeamId, record.TemplateId, record.Vcpus, record.MemoryMib, record.Deadline, record.Metadata, record.Network, record.Lifecycle);
         var started = await Task.WhenAll(children.Select(async child =>
         {
             try
@@ -105,7 +105,7 @@ public sealed partial class SandboxGrain
             ?? throw new GrainException(ErrorCodes.FailedPrecondition, $"Sandbox {request.SourceId}'s template {request.TemplateId} is gone; its guest image is unknown.");
 
         _record = await store.InsertAsync(new SandboxRecord(Id, request.TeamId, request.TemplateId, silo.Name, SandboxState.Creating, request.Vcpus, request.MemoryMib,
-            DateTimeOffset.UtcNow, null, request.Metadata, null, null, 0, Network: request.Network), CancellationToken.None);
+            DateTimeOffset.UtcNow, null, request.Metadata, null, null, 0, Network: request.Network, Lifecycle: request.Lifecycle), CancellationToken.None);
         SandboxVm vm;
         try
         {

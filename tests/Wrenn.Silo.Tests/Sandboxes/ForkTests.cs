@@ -60,9 +60,13 @@ public sealed class ForkTests(SiloFixture silo) : IClassFixture<SiloFixture>
         using var writer = new StreamWriter(tcp.GetStream(), Encoding.ASCII) { AutoFlush = true };
         Assert.Equal("echo before", await EchoAsync(reader, writer, "before"));
 
+        // Settings the children take with the source's state.
+        await sourceGrain.UpdateNetworkAsync(silo.Admin, new NetworkPolicy(false, ["example.com"], []));
+        await sourceGrain.UpdateLifecycleAsync(silo.Admin, new LifecycleChange(AutoResume: true));
         var children = await ForkAsync(sourceGrain, 2);
 
         Assert.Equal(2, children.Count);
+        Assert.All(children, c => Assert.Equal((false, "example.com", true), (c.Network!.Internet, Assert.Single(c.Network.Allow), c.Lifecycle!.AutoResume)));
         Assert.All(children, c => Assert.Equal((SandboxState.Running, source.Host, source.TemplateId), (c.State, c.Host, c.TemplateId)));
         // The source ran on in the same VM: the connection it held across the fork still answers.
         Assert.Equal("echo after-the-fork", await EchoAsync(reader, writer, "after-the-fork"));

@@ -47,7 +47,7 @@ public sealed class TeamIsolationTests(SiloFixture silo) : IClassFixture<SiloFix
         var withoutCaller = targets.SelectMany(t => t.Interface.GetMethods())
             .Where(m => m.GetParameters().FirstOrDefault()?.ParameterType != typeof(Caller)).Select(m => m.Name).Distinct();
         Assert.Empty(withoutCaller);
-        Assert.Equal(33, checkedMethods.Count(m => m.StartsWith(nameof(ISandboxGrain), StringComparison.Ordinal)));
+        Assert.Equal(34, checkedMethods.Count(m => m.StartsWith(nameof(ISandboxGrain), StringComparison.Ordinal)));
 
         // Nothing the stranger did changed anything.
         var after = await grains.GetGrain<ISandboxGrain>(sandbox.Id).GetAsync(silo.Admin);
@@ -72,6 +72,7 @@ public sealed class TeamIsolationTests(SiloFixture silo) : IClassFixture<SiloFix
         _ when type == typeof(TerminalSize) => new TerminalSize(80, 24),
         _ when type == typeof(ProcessSignal) => ProcessSignal.Term,
         _ when type == typeof(NetworkPolicy) => new NetworkPolicy(true, [], []),
+        _ when type == typeof(LifecycleChange) => new LifecycleChange(AutoResume: true),
         _ when type == typeof(ForkChild) => new ForkChild("sb-x", "/tmp/nothing", stranger.TeamId, templateId, 1, 256, null, new Dictionary<string, string>()),
         _ => throw new InvalidOperationException($"The test has no argument for {type.Name}; add one."),
     };
