@@ -175,6 +175,12 @@ public interface INetworkEgress
     EgressPolicy DefaultPolicy { get; }
 
     /// <summary>
+    /// <see cref="INetwork.AllocateAsync"/> with <paramref name="policy"/> in force from the start, in
+    /// one pass (a create or restore does not build the slot's rules twice, once for the default).
+    /// </summary>
+    Task<NetworkSlot> AllocateAsync(string sandboxId, EgressPolicy policy, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Puts <paramref name="policy"/> in force for the slot, replacing the one before in one step
     /// (nothing half-applied; established connections go on). Called after allocation before the VM
     /// starts, on every change, and when a silo adopts a running slot after a restart. Idempotent.

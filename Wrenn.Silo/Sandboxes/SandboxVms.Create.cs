@@ -13,7 +13,7 @@ namespace Wrenn.Silo.Sandboxes;
 public sealed partial class SandboxVms
 {
     /// <summary>
-    /// Boots a sandbox VM: storage.Prepare → network.Allocate → vmm.Boot → wait for the agent →
+    /// Boots a sandbox VM: storage.Prepare, network.Allocate and memory at once → vmm.Boot → wait for the agent →
     /// clock.Sync. If any step fails, what the earlier steps acquired is released before the error
     /// reaches the caller, so a failed create leaves no disk, netns or process behind. The guest runs
     /// under <paramref name="egress"/> from its first instruction (null: the network plugin's default).
@@ -24,14 +24,14 @@ public sealed partial class SandboxVms
         var clockStarted = Stopwatch.StartNew();
         try
         {
-            var (disk, slot, workDir) = await AcquireDiskSlotAndFolderAsync(sandboxId, image.RootFilesystem, egress, undo, cancellationToken);
-
-            MemoryBacking? ram = null;
-            if (memory is not null)
-            {
-                ram = await memory.PrepareBootAsync(sandboxId, size.MemoryMib, workDir, cancellationToken);
-                undo.Push("free the guest memory", () => memory.ReleaseAsync(ram, CancellationToken.None));
-            }
+            // The guest's memory is prepared while the disk and the network are (the work folder exists once the call returns).
+            var acquired = AcquireDiskSlotAndFolderAsync(sandboxId, image.RootFilesystem, egress, undo, cancellationToken);
+            var ramReady = memory is null
+                ? Task.FromResult<MemoryBacking?>(null)
+                : undo.AcquireAsync<MemoryBacking?>("free the guest memory", async () => await memory.PrepareBootAsync(sandboxId, size.MemoryMib, WorkDirFor(sandboxId), cancellationToken),
+                    ram => memory.ReleaseAsync(ram!, CancellationToken.None));
+            await Task.WhenAll(acquired, ramReady);
+            var ((disk, slot, workDir), ram) = (acquired.Result, ramReady.Result);
 
             var spec = new VmSpec(sandboxId, size.Vcpus, size.MemoryMib, image.Kernel, disk, slot, ram, KernelArgsFor(slot), workDir);
             var vm = await vmm.BootAsync(spec, cancellationToken);
@@ -54,33 +54,38 @@ public sealed partial class SandboxVms
         }
     }
 
-    /// <summary>storage.Prepare → network.Allocate (its egress policy in force) → a work folder; each undo recorded on <paramref name="undo"/>.</summary>
+    /// <summary>storage.Prepare, network.Allocate (its egress policy in force) and a work folder, at once (none needs another); each undo recorded on <paramref name="undo"/>.</summary>
     private async Task<(PreparedDisk Disk, NetworkSlot Slot, string WorkDir)> AcquireDiskSlotAndFolderAsync(
         string sandboxId, BaseImage baseImage, EgressPolicy? egress, UndoStack undo, CancellationToken cancellationToken)
     {
-        var disk = await storage.PrepareAsync(sandboxId, baseImage, cancellationToken);
-        undo.Push("remove the disk", () => storage.ReleaseAsync(disk, CancellationToken.None));
-        var slot = await network.AllocateAsync(sandboxId, cancellationToken);
-        undo.Push("release the network slot", () => network.ReleaseAsync(slot, CancellationToken.None));
-        await ApplyEgressAsync(slot, egress, cancellationToken);
+        // The folder comes first, before anything is awaited: a caller may prepare memory in it meanwhile.
         var workDir = WorkDirFor(sandboxId);
         Directory.CreateDirectory(workDir);
         undo.Push("remove the work folder", () => RemoveWorkDir(workDir));
-        return (disk, slot, workDir);
+        var diskReady = undo.AcquireAsync("remove the disk", () => storage.PrepareAsync(sandboxId, baseImage, cancellationToken),
+            disk => storage.ReleaseAsync(disk, CancellationToken.None));
+        var slotReady = undo.AcquireAsync("release the network slot", () => AllocateSlotAsync(sandboxId, egress, cancellationToken),
+            slot => network.ReleaseAsync(slot, CancellationToken.None));
+        await Task.WhenAll(diskReady, slotReady);
+        return (diskReady.Result, slotReady.Result, workDir);
     }
 
     /// <summary>The guest's network from its slot, and what the clock plugin needs.</summary>
     private List<string> KernelArgsFor(NetworkSlot slot) =>
         GuestKernelArgs.ForNetwork(slot, hostname: "wrenn").Concat(clock?.KernelArgs ?? []).ToList();
 
-    /// <summary>Polls the agent's health until it answers, the VM dies, or the timeout passes; failures quote the console.</summary>
     /// <summary>How long a guest that does not answer gRPC gets before it is asked whether it runs the old agent.</summary>
     private static readonly TimeSpan ProbeAfter = TimeSpan.FromSeconds(3);
 
+    /// <summary>How long the wait for the agent's port goes on before the VM is checked to be alive again.</summary>
+    private static readonly TimeSpan LivenessEvery = TimeSpan.FromSeconds(1);
+
     /// <summary>
-    /// Polls the agent's health until it answers (its protocol version and capabilities come with
-    /// it), the VM exits, or the timeout passes. A guest that keeps refusing gRPC is probed: one
-    /// that runs the old Connect agent (a snapshot frozen by an older Wrenn) fails at once.
+    /// Waits until the agent answers its health call (its protocol version and capabilities come
+    /// with it), the VM exits, or the timeout passes. The port is watched with fresh SYNs
+    /// (<see cref="AgentPortWaiter"/>), so the call goes out the moment the guest listens; no fixed
+    /// poll. A guest that keeps refusing gRPC is probed: one that runs the old Connect agent (a
+    /// snapshot frozen by an older Wrenn) fails at once.
     /// </summary>
     private async Task<HealthResponse> WaitForAgentAsync(AgentClient agent, VmHandle vm, System.Net.IPAddress address, CancellationToken cancellationToken)
     {
@@ -88,25 +93,29 @@ public sealed partial class SandboxVms
         var nextProbe = ProbeAfter;
         while (true)
         {
-            try
+            if (await AgentPortWaiter.WaitAcceptingAsync(address, AgentEndpoint.DefaultPort, LivenessEvery, cancellationToken))
             {
-                return await agent.HealthAsync(cancellationToken, timeout: TimeSpan.FromSeconds(2));
-            }
-            catch (AgentException e) when (e.Code is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unimplemented)
-            {
-                if (await vmm.AdoptAsync(vm, cancellationToken) is null)
-                    throw new VmmException($"The VM of {vm.SandboxId} exited while booting.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
-                if (deadline.Elapsed > nextProbe)
+                try
                 {
-                    nextProbe = deadline.Elapsed + ProbeAfter;
-                    var found = await AgentProbe.ProbeAsync(address, AgentEndpoint.DefaultPort, TimeSpan.FromSeconds(2), cancellationToken);
-                    if (found.Kind == AgentKind.Connect)
-                        throw new LegacyAgentException(vm.SandboxId, found.ToString());
+                    return await agent.HealthAsync(cancellationToken, timeout: TimeSpan.FromSeconds(2));
                 }
-                if (deadline.Elapsed > AgentReadyTimeout)
-                    throw new VmmException($"The guest agent of {vm.SandboxId} did not answer within {AgentReadyTimeout.TotalSeconds:0} s at {agent.BaseAddress}.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
-                await Task.Delay(100, cancellationToken);
+                catch (AgentException e) when (e.Code is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unimplemented)
+                {
+                    // Listening but not serving gRPC yet (or not gRPC at all: probed below).
+                    await Task.Delay(AgentPortWaiter.AfterRefused * 4, cancellationToken);
+                }
             }
+            if (await vmm.AdoptAsync(vm, cancellationToken) is null)
+                throw new VmmException($"The VM of {vm.SandboxId} exited while booting.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
+            if (deadline.Elapsed > nextProbe)
+            {
+                nextProbe = deadline.Elapsed + ProbeAfter;
+                var found = await AgentProbe.ProbeAsync(address, AgentEndpoint.DefaultPort, TimeSpan.FromSeconds(2), cancellationToken);
+                if (found.Kind == AgentKind.Connect)
+                    throw new LegacyAgentException(vm.SandboxId, found.ToString());
+            }
+            if (deadline.Elapsed > AgentReadyTimeout)
+                throw new VmmException($"The guest agent of {vm.SandboxId} did not answer within {AgentReadyTimeout.TotalSeconds:0} s at {agent.BaseAddress}.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
         }
     }
 

@@ -10,6 +10,16 @@ public sealed partial class SandboxVms
     /// <summary>The policy a sandbox that says nothing gets on this host; null when the plugin has no per-sandbox policies.</summary>
     public EgressPolicy? DefaultEgress => Egress?.DefaultPolicy;
 
+    /// <summary>A network slot with <paramref name="policy"/> in force from the start (null: the plugin's default).</summary>
+    private Task<NetworkSlot> AllocateSlotAsync(string sandboxId, EgressPolicy? policy, CancellationToken cancellationToken)
+    {
+        if (policy is null)
+            return network.AllocateAsync(sandboxId, cancellationToken);
+        if (Egress is not { } egress)
+            throw new InvalidOperationException("This host's network plugin has no per-sandbox egress policy.");
+        return egress.AllocateAsync(sandboxId, policy, cancellationToken);
+    }
+
     /// <summary>
     /// Puts <paramref name="policy"/> in force on a slot: before the VM starts on it (so the guest
     /// never runs under another), on a change, and when a silo adopts a running VM. Null leaves the

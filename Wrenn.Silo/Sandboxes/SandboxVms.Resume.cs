@@ -9,7 +9,7 @@ namespace Wrenn.Silo.Sandboxes;
 public sealed partial class SandboxVms
 {
     /// <summary>
-    /// network.Allocate (with <paramref name="egress"/> in force) → storage.Attach → memory.PrepareRestore → vmm.Restore → (restored) → wait
+    /// network.Allocate (with <paramref name="egress"/> in force), storage.Attach and memory.PrepareRestore at once → vmm.Restore → (restored) → wait
     /// for the agent → RNG reseeded, clock set. The guest comes back with its processes and files as
     /// they were; the silo talks to it over fresh connections. <paramref name="restored"/> records
     /// the running VM the moment it exists (a silo that crashes later re-adopts it). A failure undoes
@@ -30,15 +30,19 @@ public sealed partial class SandboxVms
         try
         {
             var sandboxId = paused.SandboxId;
-            var slot = await network.AllocateAsync(sandboxId, cancellationToken);
-            undo.Push("release the network slot", () => network.ReleaseAsync(slot, CancellationToken.None));
-            await ApplyEgressAsync(slot, egress, cancellationToken);
-            var disk = await storage.AttachAsync(paused.Disk, cancellationToken);
-            undo.Push("detach the disk", () => storage.DetachAsync(disk, CancellationToken.None));
+            // Network, disk and memory do not depend on each other: they are prepared at once.
             var workDir = WorkDirFor(sandboxId);
             Directory.CreateDirectory(workDir);
             undo.Push("remove the work folder", () => RemoveWorkDir(workDir));
-            MemoryBacking? ram = memory is null ? null : await memory.PrepareRestoreAsync(sandboxId, paused.Snapshot, workDir, cancellationToken);
+            var slotReady = undo.AcquireAsync("release the network slot", () => AllocateSlotAsync(sandboxId, egress, cancellationToken),
+                slot => network.ReleaseAsync(slot, CancellationToken.None));
+            var diskReady = undo.AcquireAsync("detach the disk", () => storage.AttachAsync(paused.Disk, cancellationToken),
+                disk => storage.DetachAsync(disk, CancellationToken.None));
+            var ramReady = memory is null
+                ? Task.FromResult<MemoryBacking?>(null)
+                : memory.PrepareRestoreAsync(sandboxId, paused.Snapshot, workDir, cancellationToken);
+            await Task.WhenAll(slotReady, diskReady, ramReady);
+            var (slot, disk, ram) = (slotReady.Result, diskReady.Result, ramReady.Result);
             Step("prepare");
 
             var spec = new VmSpec(sandboxId, paused.Snapshot.Vcpus, paused.Snapshot.MemoryMib, image.Kernel, disk, slot, ram, KernelArgsFor(slot), workDir);

@@ -93,8 +93,11 @@ public sealed partial class SandboxVms
         var undo = new UndoStack(logger);
         try
         {
-            var (disk, slot, workDir) = await AcquireDiskSlotAndFolderAsync(sandboxId, template.Disk, egress, undo, cancellationToken);
-            var ram = await memory.PrepareRestoreAsync(sandboxId, template.Snapshot, workDir, cancellationToken);
+            // The template's memory is prepared while the disk and the network are (the work folder exists once the call returns).
+            var acquired = AcquireDiskSlotAndFolderAsync(sandboxId, template.Disk, egress, undo, cancellationToken);
+            var ramReady = memory.PrepareRestoreAsync(sandboxId, template.Snapshot, WorkDirFor(sandboxId), cancellationToken);
+            await Task.WhenAll(acquired, ramReady);
+            var ((disk, slot, workDir), ram) = (acquired.Result, ramReady.Result);
 
             var spec = new VmSpec(sandboxId, template.Snapshot.Vcpus, template.Snapshot.MemoryMib, image.Kernel, disk, slot, ram, KernelArgsFor(slot), workDir);
             var vm = await vmm.RestoreAsync(spec, template.Snapshot, cancellationToken);

@@ -13,10 +13,30 @@ public sealed class UndoStack(ILogger logger)
     private readonly Stack<(string What, Func<Task> Undo)> _undos = new();
 
     /// <summary>Records how to undo a step that just succeeded.</summary>
-    public void Push(string what, Func<Task> undo) => _undos.Push((what, undo));
+    public void Push(string what, Func<Task> undo)
+    {
+        lock (_undos)
+            _undos.Push((what, undo));
+    }
+
+    /// <summary>
+    /// Runs one acquisition and records its undo once it succeeded. Independent acquisitions may
+    /// run at once (await them together with <see cref="Task.WhenAll(Task[])"/>, which ends only
+    /// when all have, so every success is recorded before a failure reaches the caller).
+    /// </summary>
+    public async Task<T> AcquireAsync<T>(string undoWhat, Func<Task<T>> acquire, Func<T, Task> undo)
+    {
+        var acquired = await acquire();
+        Push(undoWhat, () => undo(acquired));
+        return acquired;
+    }
 
     /// <summary>The operation succeeded: nothing is undone.</summary>
-    public void Commit() => _undos.Clear();
+    public void Commit()
+    {
+        lock (_undos)
+            _undos.Clear();
+    }
 
     /// <summary>
     /// Undoes every recorded step, newest first. An undo that fails is logged and the rest still
@@ -24,7 +44,7 @@ public sealed class UndoStack(ILogger logger)
     /// </summary>
     public async Task UndoAllAsync()
     {
-        while (_undos.TryPop(out var step))
+        while (TryPop(out var step))
         {
             try
             {
@@ -35,6 +55,12 @@ public sealed class UndoStack(ILogger logger)
                 UndoLog.UndoFailed(logger, step.What, e);
             }
         }
+    }
+
+    private bool TryPop(out (string What, Func<Task> Undo) step)
+    {
+        lock (_undos)
+            return _undos.TryPop(out step);
     }
 }
 

@@ -31,6 +31,8 @@ public sealed partial class NetnsNetwork : INetwork, INetworkEgress, IAsyncDispo
     private readonly ILogger<NetnsNetwork> _logger;
     private readonly SemaphoreSlim _resolverStart = new(1, 1);
     private EgressResolver? _resolver;
+    private readonly SemaphoreSlim _hostTableLock = new(1, 1);
+    private int? _hostTablePort;
     private bool _disposed;
 
     /// <exception cref="OptionsValidationException">A setting is not valid; the message names it.</exception>
@@ -69,7 +71,10 @@ public sealed partial class NetnsNetwork : INetwork, INetworkEgress, IAsyncDispo
     /// <summary>The policy of a sandbox that says nothing: <see cref="NetnsOptions.Egress"/> on, open; off, closed.</summary>
     public EgressPolicy DefaultPolicy => _options.Egress ? EgressPolicy.Open : EgressPolicy.Closed;
 
-    public async Task<NetworkSlot> AllocateAsync(string sandboxId, CancellationToken cancellationToken)
+    public Task<NetworkSlot> AllocateAsync(string sandboxId, CancellationToken cancellationToken) =>
+        AllocateAsync(sandboxId, DefaultPolicy, cancellationToken);
+
+    public async Task<NetworkSlot> AllocateAsync(string sandboxId, EgressPolicy policy, CancellationToken cancellationToken)
     {
         var resolver = await ResolverAsync(cancellationToken);
         var index = _slots.Take(_host.OwnerPrefix, sandboxId);
@@ -77,8 +82,7 @@ public sealed partial class NetnsNetwork : INetwork, INetworkEgress, IAsyncDispo
         try
         {
             await BuildAsync(slot, cancellationToken);
-            // The slot's rules, with the host's default policy until the silo applies the sandbox's own.
-            await LoadEgressAsync(slot, DefaultPolicy, resolver, cancellationToken);
+            await LoadEgressAsync(slot, policy, resolver, cancellationToken);
             await EnsureHostTableAsync(resolver.Port, cancellationToken);
         }
         catch
@@ -102,7 +106,7 @@ public sealed partial class NetnsNetwork : INetwork, INetworkEgress, IAsyncDispo
     {
         var resolver = await ResolverAsync(cancellationToken);
         await LoadEgressAsync(slot, policy, resolver, cancellationToken);
-        await EnsureHostTableAsync(resolver.Port, cancellationToken);
+        await EnsureHostTableAsync(resolver.Port, cancellationToken, rewrite: true);
         LogEgressApplied(slot.Index, slot.Namespace, policy);
     }
 
@@ -184,25 +188,35 @@ public sealed partial class NetnsNetwork : INetwork, INetworkEgress, IAsyncDispo
         // The slot is ours now (its file was claimed exclusively), so anything already carrying its
         // names is a leftover — a release whose namespace delete failed (a process still inside it)
         // or a crash: it goes first, rather than failing this allocation.
-        await HostCommand.TryRunAsync("ip", ["link", "delete", hostLink], ct);
-        await HostCommand.TryRunAsync("ip", ["netns", "delete", ns], ct);
-        await Ip(ct, "netns", "add", ns);
-        await Ip(ct, "-n", ns, "link", "set", "lo", "up");
-        await Ip(ct, "link", "add", hostLink, "type", "veth", "peer", "name", NftRules.InnerVeth, "netns", ns);
-        await Ip(ct, "addr", "add", $"{hostEnd}/30", "dev", hostLink);
-        await Ip(ct, "link", "set", hostLink, "up");
-        await Ip(ct, "-n", ns, "addr", "add", $"{nsEnd}/30", "dev", NftRules.InnerVeth);
-        await Ip(ct, "-n", ns, "link", "set", NftRules.InnerVeth, "up");
-        await Ip(ct, "-n", ns, "route", "add", "default", "via", hostEnd);
-        await Ip(ct, "-n", ns, "tuntap", "add", "dev", NftRules.TapName, "mode", "tap");
-        await Ip(ct, "-n", ns, "addr", "add", $"{SlotAddresses.TapAddress}/{SlotAddresses.GuestPrefixLength}", "dev", NftRules.TapName);
-        await Ip(ct, "-n", ns, "link", "set", NftRules.TapName, "up");
+        if (Directory.Exists($"/sys/class/net/{hostLink}"))
+            await HostCommand.TryRunAsync("ip", ["link", "delete", hostLink], ct);
+        if (File.Exists(Path.Combine("/run/netns", ns)))
+            await HostCommand.TryRunAsync("ip", ["netns", "delete", ns], ct);
+        // Two ip batches (one process each) rather than a process per command: a slot is on the
+        // path of every create and resume, and each spawn costs milliseconds.
+        await IpBatchAsync(null, ct,
+            $"netns add {ns}",
+            $"link add {hostLink} type veth peer name {NftRules.InnerVeth} netns {ns}",
+            $"addr add {hostEnd}/30 dev {hostLink}",
+            $"link set {hostLink} up");
+        await IpBatchAsync(ns, ct,
+            "link set lo up",
+            $"addr add {nsEnd}/30 dev {NftRules.InnerVeth}",
+            $"link set {NftRules.InnerVeth} up",
+            $"route add default via {hostEnd}",
+            $"tuntap add dev {NftRules.TapName} mode tap",
+            $"addr add {SlotAddresses.TapAddress}/{SlotAddresses.GuestPrefixLength} dev {NftRules.TapName}",
+            $"link set {NftRules.TapName} up");
         // Forwarding inside the namespace is the namespace's own setting, not the machine's.
         await HostCommand.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], ct);
         // Any policy may admit something, so every link forwards (what passes is the namespace's
         // filter); only this link: the machine-wide switch stays as the administrator set it.
-        await HostCommand.RunAsync("sysctl", ["-q", "-w", $"net.ipv4.conf.{hostLink}.forwarding=1"], ct);
+        await File.WriteAllTextAsync($"/proc/sys/net/ipv4/conf/{hostLink}/forwarding", "1", ct);
     }
+
+    /// <summary>Runs <paramref name="commands"/> in one <c>ip -batch</c>, inside <paramref name="ns"/> when given; the first failure stops it and fails the call.</summary>
+    private static Task<string> IpBatchAsync(string? ns, CancellationToken ct, params string[] commands) =>
+        HostCommand.RunAsync("ip", ns is null ? ["-batch", "-"] : ["-n", ns, "-batch", "-"], ct, string.Join('\n', commands) + "\n");
 
     /// <summary>
     /// Loads the slot's namespace table for <paramref name="policy"/> and this resolver's port, and has
@@ -230,9 +244,25 @@ public sealed partial class NetnsNetwork : INetwork, INetworkEgress, IAsyncDispo
     }
 
     /// <summary>The owner's root-namespace table (<see cref="NftRules.HostTable"/>), for the resolver's current port.</summary>
-    private Task EnsureHostTableAsync(int resolverPort, CancellationToken ct) =>
-        HostCommand.RunAsync("nft", ["-f", "-"], ct, NftRules.HostTable(HostTable(_host.OwnerPrefix), _host.OwnerPrefix,
-            SlotAddresses.Range(_options.SlotBaseAddress, _options.MaxSlots), resolverPort));
+    private async Task EnsureHostTableAsync(int resolverPort, CancellationToken ct, bool rewrite = false)
+    {
+        // The table only changes with the resolver's port: once this process loaded it, a new slot
+        // needs no rewrite (the release of the last slot deletes it and clears this). A live change
+        // or an adoption rewrites it anyway, which repairs a table removed behind the plugin's back.
+        await _hostTableLock.WaitAsync(ct);
+        try
+        {
+            if (!rewrite && _hostTablePort == resolverPort)
+                return;
+            await HostCommand.RunAsync("nft", ["-f", "-"], ct, NftRules.HostTable(HostTable(_host.OwnerPrefix), _host.OwnerPrefix,
+                SlotAddresses.Range(_options.SlotBaseAddress, _options.MaxSlots), resolverPort));
+            _hostTablePort = resolverPort;
+        }
+        finally
+        {
+            _hostTableLock.Release();
+        }
+    }
 
     /// <summary>The root-namespace nftables table of an owner (removed when its last slot goes).</summary>
     public static string HostTable(string ownerPrefix) => $"wrenn_{ownerPrefix}";
@@ -265,8 +295,21 @@ public sealed partial class NetnsNetwork : INetwork, INetworkEgress, IAsyncDispo
             await HostCommand.TryRunAsync("ip", ["link", "delete", hostLink], ct);
         await HostCommand.TryRunAsync("ip", ["netns", "delete", slot.Namespace], ct);
         _slots.Free(slot.Index);
-        if (!_slots.OwnedBy(owner).Any())
-            await HostCommand.TryRunAsync("nft", ["delete", "table", "ip", HostTable(owner)], ct);
+        // Under the table's lock: an allocation between the check and the delete would lose its table.
+        await _hostTableLock.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (!_slots.OwnedBy(owner).Any())
+            {
+                if (owner == _host.OwnerPrefix)
+                    _hostTablePort = null;
+                await HostCommand.TryRunAsync("nft", ["delete", "table", "ip", HostTable(owner)], ct);
+            }
+        }
+        finally
+        {
+            _hostTableLock.Release();
+        }
     }
 
     private static Task<string> Ip(CancellationToken ct, params string[] args) => HostCommand.RunAsync("ip", args, ct);

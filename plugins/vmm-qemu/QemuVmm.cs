@@ -384,9 +384,13 @@ public sealed partial class QemuVmm : IVmm
             }
             if (DateTime.UtcNow > deadline)
                 throw new VmmException($"QEMU of {vm.SandboxId} did not answer on QMP within {_options.StartTimeout.TotalSeconds:0} s: {Tail(log)}") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
-            await Task.Delay(20, cancellationToken);
+            // Short: every create and restore waits here, and a QMP check costs well under a millisecond.
+            await Task.Delay(QmpPoll, cancellationToken);
         }
     }
+
+    /// <summary>How often QEMU is asked whether it is ready (QMP up, saved state loaded).</summary>
+    private static readonly TimeSpan QmpPoll = TimeSpan.FromMilliseconds(5);
 
     private static string Tail(string log)
     {
@@ -437,7 +441,7 @@ public sealed partial class QemuVmm : IVmm
                 if (migrate is "failed")
                     throw new VmmException($"Loading the saved state of {vm.SandboxId} failed.") { ConsoleTail = VmmException.TailOf(vm.ConsoleLogPath) };
             }
-            await Task.Delay(20, cancellationToken);
+            await Task.Delay(QmpPoll, cancellationToken);
         }
     }
 

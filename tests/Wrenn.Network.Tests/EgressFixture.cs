@@ -35,13 +35,11 @@ public sealed class EgressFixture : IAsyncLifetime
     public NetnsNetwork NewNetwork(bool egress = false, string? upstream = null) =>
         Netns.Network(new NetnsOptions { Egress = egress, Resolver = { Upstream = upstream ?? Dns.Endpoint } });
 
-    /// <summary>A slot of <paramref name="network"/> with <paramref name="policy"/> applied (none: the default) and a stand-in guest in it.</summary>
+    /// <summary>A slot of <paramref name="network"/> allocated with <paramref name="policy"/> in force (none: the default) and a stand-in guest in it.</summary>
     public async Task<EgressSandbox> StartAsync(string sandboxId, EgressPolicy? policy = null, NetnsNetwork? network = null)
     {
         network ??= Network;
-        var slot = await Netns.AllocateAsync(network, sandboxId);
-        if (policy is not null)
-            await network.ApplyEgressAsync(slot, policy, CancellationToken.None);
+        var slot = policy is null ? await Netns.AllocateAsync(network, sandboxId) : await Netns.AllocateAsync(network, sandboxId, policy);
         return new EgressSandbox(this, network, slot, await StandInGuest.StartAsync(slot));
     }
 

@@ -262,6 +262,24 @@ public sealed class EgressTests(EgressFixture fixture) : IClassFixture<EgressFix
         Assert.DoesNotContain(await fixture.Network.DiscoverAsync(fixture.Netns.Owner, CancellationToken.None), s => s.Index == sandbox.Slot.Index);
     }
 
+    [Fact]
+    public async Task A_slot_allocated_after_the_last_one_went_gets_the_host_table_back_and_its_policy_from_the_start()
+    {
+        using var gate = await MachineGate.EnterAsync();
+        var first = await fixture.StartAsync("sb-first", Closed(Name("one")));
+        await first.ReleaseAsync();
+        Assert.DoesNotContain(NetnsNetwork.HostTable(fixture.Netns.Owner), await HostCommand.RunAsync("nft", ["list", "tables"], CancellationToken.None));
+
+        // The plugin loaded the host table once and skips it for later slots: after the last slot
+        // went (and the table with it) the next allocation must load it again.
+        await using var second = await fixture.StartAsync("sb-second", Closed(Name("alias")));
+        Assert.Contains(NetnsNetwork.HostTable(fixture.Netns.Owner), await HostCommand.RunAsync("nft", ["list", "tables"], CancellationToken.None));
+        Assert.Equal([Hosts[1]], (await second.Guest.ResolveAsync(Name("alias"))).AddressList);
+        Assert.Equal(Hosts[1], await second.Guest.ConnectAsync(Hosts[1]));
+        Assert.Equal("NXDOMAIN", (await second.Guest.ResolveAsync(Name("one"))).Code);
+        Assert.Equal(Unreachable, await second.Guest.ConnectAsync(Hosts[0]));
+    }
+
     private static async Task Until(Stopwatch since, TimeSpan elapsed)
     {
         var left = elapsed - since.Elapsed;

@@ -50,6 +50,14 @@ public sealed class NetnsFixture : IAsyncLifetime
         return slot;
     }
 
+    /// <summary>A slot allocated with <paramref name="policy"/> in force from the start (the one-pass allocation of <see cref="INetworkEgress"/>).</summary>
+    public async Task<NetworkSlot> AllocateAsync(NetnsNetwork network, string sandboxId, EgressPolicy policy)
+    {
+        var slot = await network.AllocateAsync(sandboxId, policy, CancellationToken.None);
+        _allocated.Add((network, slot));
+        return slot;
+    }
+
     public async Task ReleaseAsync(INetwork network, NetworkSlot slot)
     {
         await network.ReleaseAsync(slot, CancellationToken.None);

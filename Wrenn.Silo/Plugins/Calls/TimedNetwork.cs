@@ -26,6 +26,9 @@ internal sealed class TimedEgressNetwork(INetwork inner, INetworkEgress egress, 
 {
     public EgressPolicy DefaultPolicy => egress.DefaultPolicy;
 
+    public Task<NetworkSlot> AllocateAsync(string sandboxId, EgressPolicy policy, CancellationToken cancellationToken) =>
+        Log.TimeAsync(nameof(AllocateAsync), sandboxId, () => egress.AllocateAsync(sandboxId, policy, cancellationToken), cancellationToken);
+
     public Task ApplyEgressAsync(NetworkSlot slot, EgressPolicy policy, CancellationToken cancellationToken) =>
         Log.TimeAsync(nameof(ApplyEgressAsync), slot.SandboxId, () => egress.ApplyEgressAsync(slot, policy, cancellationToken), cancellationToken);
 }
