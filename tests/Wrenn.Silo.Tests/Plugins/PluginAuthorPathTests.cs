@@ -62,9 +62,11 @@ public sealed class PluginAuthorPathTests(PluginAuthorFeed feed) : IClassFixture
         PluginLoader.Load(services, [feed.ClockBuiltAgainst("1.1.0"), projectPlugins], config, host);
         Assert.Equal("third-party-clock", services.BuildServiceProvider().GetRequiredService<IGuestClock>().Name);
 
-        var error = Assert.Throws<PluginLoadException>(() => PluginLoader.Load(new ServiceCollection(), [feed.ClockBuiltAgainst("1.4.0"), projectPlugins], config, host));
+        var newer = PluginLoaderTests.NewerMinor;
+        var error = Assert.Throws<PluginLoadException>(() => PluginLoader.Load(new ServiceCollection(), [feed.ClockBuiltAgainst($"{newer}.0"), projectPlugins], config, host));
         var problem = Assert.Single(error.Report.Problems);
-        Assert.Contains("compiled against Wrenn.Abstractions 1.4 but this silo has 1.3: a newer minor version", problem);
+        var own = PluginLoader.HostAbstractions;
+        Assert.Contains($"compiled against Wrenn.Abstractions {newer} but this silo has {own.Major}.{own.Minor}: a newer minor version", problem);
     }
 
     [Fact]
@@ -105,7 +107,7 @@ public sealed class PluginAuthorFeed : IAsyncLifetime
         await DotnetAsync("pack", Path.Combine(RepoPaths.Root, "Wrenn.Abstractions.Testing", "Wrenn.Abstractions.Testing.csproj"), "-o", Feed);
         Assert.True(File.Exists(Path.Combine(Feed, $"Wrenn.Abstractions.{PluginLoader.HostAbstractions.ToString(3)}.nupkg")), "Wrenn.Abstractions did not pack with its version");
         // Older and newer minors: this source stamped with those versions (the check reads the compiled reference).
-        foreach (var version in new[] { "1.1.0", "1.4.0" })
+        foreach (var version in new[] { "1.1.0", $"{PluginLoaderTests.NewerMinor}.0" })
         {
             var stamped = Path.Combine(_root, $"feed-{version}");
             await DotnetAsync("pack", abstractions, "-o", stamped, $"-p:WrennAbstractionsVersion={version}");

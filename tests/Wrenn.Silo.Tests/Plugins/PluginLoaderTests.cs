@@ -65,12 +65,16 @@ public sealed class PluginLoaderTests(ThirdPartyClockBuild build) : IClassFixtur
         Assert.Equal("chrony", provider.GetRequiredService<IGuestClock>().Name);
     }
 
+    /// <summary>The minor after this silo's Wrenn.Abstractions (e.g. "1.4" on 1.3).</summary>
+    internal static string NewerMinor => $"{PluginLoader.HostAbstractions.Major}.{PluginLoader.HostAbstractions.Minor + 1}";
+
     [Theory]
-    [InlineData("1.4", "a newer minor version")]
+    [InlineData("newer-minor", "a newer minor version")]
     [InlineData("2.0", "another major version")]
     [InlineData("0.9", "another major version")]
     public void A_plugin_built_for_another_major_or_a_newer_minor_Wrenn_Abstractions_is_refused(string version, string reason)
     {
+        version = version == "newer-minor" ? NewerMinor : version;
         var copy = CopyOfThirdParty($"v{version}", manifest => manifest.Replace("\"abstractionsVersion\": \"1.1\"", $"\"abstractionsVersion\": \"{version}\""));
 
         var error = Assert.Throws<PluginLoadException>(() =>
