@@ -41,6 +41,12 @@ public sealed class QemuOptions
     /// </summary>
     public int MemoryOverheadMib { get; set; } = 192;
 
+    /// <summary>
+    /// glibc's <c>MALLOC_ARENA_MAX</c> in QEMU's environment; null leaves glibc's default (8 arenas per
+    /// core, each thread's heap its own). Fewer arenas hold less of QEMU's freed heap per VM.
+    /// </summary>
+    public int? MallocArenaMax { get; set; }
+
     /// <summary>The jail each QEMU runs in (<c>Wrenn:Plugins:qemu:Jail</c>).</summary>
     public JailOptions Jail { get; set; } = new();
 
@@ -64,6 +70,8 @@ public sealed class QemuOptionsValidator : IValidateOptions<QemuOptions>
             problems.Add($"{QemuOptions.Section}:Accelerator must be auto, kvm or tcg, got '{options.Accelerator}'.");
         if (options.TcgTranslationCacheMib is < 8 or > 4096)
             problems.Add($"{QemuOptions.Section}:TcgTranslationCacheMib must be between 8 and 4096, got {options.TcgTranslationCacheMib}.");
+        if (options.MallocArenaMax is < 1 or > 64)
+            problems.Add($"{QemuOptions.Section}:MallocArenaMax must be between 1 and 64 when set, got {options.MallocArenaMax}.");
         if (options.MemoryOverheadMib < 16)
             problems.Add($"{QemuOptions.Section}:MemoryOverheadMib must be at least 16, got {options.MemoryOverheadMib}.");
         if (options.ResolveBinary() is null)
