@@ -47,6 +47,14 @@ public sealed class QemuOptions
     /// </summary>
     public int? MallocArenaMax { get; set; }
 
+    /// <summary>
+    /// The host memory the silo reserves per VM beyond guest RAM (<see cref="Wrenn.Abstractions.Vmm.IVmm.HostOverheadMib"/>):
+    /// what an idle VM's QEMU and jail init hold besides the guest's pages (PSS from smaps), measured
+    /// by <c>bench/Wrenn.Bench.Vm -- density</c> with the default translation cache (bench/results/density.md).
+    /// At most <see cref="MemoryOverheadMib"/>, the ceiling its cgroup allows.
+    /// </summary>
+    public int ReservedOverheadMib { get; set; } = 64;
+
     /// <summary>The jail each QEMU runs in (<c>Wrenn:Plugins:qemu:Jail</c>).</summary>
     public JailOptions Jail { get; set; } = new();
 
@@ -70,6 +78,8 @@ public sealed class QemuOptionsValidator : IValidateOptions<QemuOptions>
             problems.Add($"{QemuOptions.Section}:Accelerator must be auto, kvm or tcg, got '{options.Accelerator}'.");
         if (options.TcgTranslationCacheMib is < 8 or > 4096)
             problems.Add($"{QemuOptions.Section}:TcgTranslationCacheMib must be between 8 and 4096, got {options.TcgTranslationCacheMib}.");
+        if (options.ReservedOverheadMib < 0 || options.ReservedOverheadMib > options.MemoryOverheadMib)
+            problems.Add($"{QemuOptions.Section}:ReservedOverheadMib must be between 0 and MemoryOverheadMib ({options.MemoryOverheadMib}), got {options.ReservedOverheadMib}.");
         if (options.MallocArenaMax is < 1 or > 64)
             problems.Add($"{QemuOptions.Section}:MallocArenaMax must be between 1 and 64 when set, got {options.MallocArenaMax}.");
         if (options.MemoryOverheadMib < 16)

@@ -45,6 +45,9 @@ public sealed partial class QemuVmm : IVmm
 
     public string Name => "qemu";
 
+    /// <summary>What the silo reserves per VM beyond guest RAM: the measured figure (<see cref="QemuOptions.ReservedOverheadMib"/>).</summary>
+    public int HostOverheadMib => _options.ReservedOverheadMib;
+
     /// <summary>The jails the VMs run in (their cgroups' accounting is read through it).</summary>
     public Jails Jails { get; }
 
