@@ -47,6 +47,14 @@ public interface IVmm
 
     /// <summary>Lists this VMM's processes on the host whose names carry <paramref name="ownerPrefix"/>.</summary>
     Task<IReadOnlyList<DiscoveredVm>> DiscoverAsync(string ownerPrefix, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Since 1.3: the host memory one idle VM costs beyond its guest RAM, in MiB, as measured (the VMM
+    /// process and its helpers: heap, code, device buffers, under emulation the translation cache).
+    /// The silo reserves a sandbox at its guest memory plus this, so that a host refuses a create
+    /// before it runs out of memory. Plugins built against 1.2 report 0 (guest memory only).
+    /// </summary>
+    int HostOverheadMib => 0;
 }
 
 /// <summary>What a VMM supports.</summary>

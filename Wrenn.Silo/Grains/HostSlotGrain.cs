@@ -80,7 +80,7 @@ public sealed class HostSlotGrain(
         if (reservations.RecordExists)
             return;
         foreach (var sandbox in await sandboxes.OnHostAsync(Name, [SandboxState.Creating, SandboxState.Running], cancellationToken))
-            reservations.State.BySandbox[sandbox.Id] = new HostCapacity(sandbox.Vcpus, sandbox.MemoryMib, options.Value.DiskPerSandboxMib);
+            reservations.State.BySandbox[sandbox.Id] = new HostCapacity(sandbox.Vcpus, sandbox.MemoryMib + facts.VmmOverheadMib, options.Value.DiskPerSandboxMib);
         await reservations.WriteStateAsync(cancellationToken);
     }
 
@@ -98,6 +98,12 @@ public sealed class HostSlotGrain(
         reservations.State.BySandbox.Values.Sum(r => r.MemoryMib),
         reservations.State.BySandbox.Values.Sum(r => r.DiskMib));
 
+    /// <summary>
+    /// Reserves a sandbox at what it costs the host: its vCPUs, its guest memory plus the VMM's
+    /// per-sandbox overhead (as the plugin measured it), its disk. Also refused when the machine's
+    /// MemAvailable, less the margin, is short of that memory even though the reservations fit
+    /// (something besides Wrenn's sandboxes uses the host's memory).
+    /// </summary>
     public async Task ReserveAsync(Caller caller, string sandboxId, int vcpus, int memoryMib, long diskMib)
     {
         RequireSilo(caller);
@@ -105,16 +111,20 @@ public sealed class HostSlotGrain(
             return;
         var capacity = Capacity;
         var reserved = Reserved();
+        var hostMemoryMib = memoryMib + facts.VmmOverheadMib;
+        var asked = facts.VmmOverheadMib == 0 ? $"{memoryMib} MiB of memory asked" : $"{hostMemoryMib} MiB of memory asked ({memoryMib} for the guest, {facts.VmmOverheadMib} for its VMM)";
         var shortOf = new List<string>();
         if (reserved.Vcpus + vcpus > capacity.Vcpus)
             shortOf.Add($"{vcpus} vCPUs asked, {capacity.Vcpus - reserved.Vcpus} of {capacity.Vcpus} free");
-        if (reserved.MemoryMib + memoryMib > capacity.MemoryMib)
-            shortOf.Add($"{memoryMib} MiB of memory asked, {capacity.MemoryMib - reserved.MemoryMib} of {capacity.MemoryMib} MiB free");
+        if (reserved.MemoryMib + hostMemoryMib > capacity.MemoryMib)
+            shortOf.Add($"{asked}, {capacity.MemoryMib - reserved.MemoryMib} of {capacity.MemoryMib} MiB free");
+        else if (facts.AvailableMemoryMib - options.Value.MemoryMarginMib is var available && available < hostMemoryMib)
+            shortOf.Add($"{asked}, but the machine has only {Math.Max(0, available)} MiB available beyond its {options.Value.MemoryMarginMib} MiB margin (MemAvailable), though {capacity.MemoryMib - reserved.MemoryMib} MiB are unreserved");
         if (reserved.DiskMib + diskMib > capacity.DiskMib)
             shortOf.Add($"{diskMib} MiB of disk asked, {capacity.DiskMib - reserved.DiskMib} MiB free");
         if (shortOf.Count > 0)
             throw new GrainException(ErrorCodes.ResourceExhausted, $"Host {Name} cannot fit the sandbox: {string.Join("; ", shortOf)}. Destroy sandboxes or add hosts.");
-        reservations.State.BySandbox[sandboxId] = new HostCapacity(vcpus, memoryMib, diskMib);
+        reservations.State.BySandbox[sandboxId] = new HostCapacity(vcpus, hostMemoryMib, diskMib);
         await reservations.WriteStateAsync();
     }
 
@@ -126,7 +136,11 @@ public sealed class HostSlotGrain(
     }
 }
 
-/// <summary>A host's reservations as stored (Orleans grain storage; the ids are the stored format).</summary>
+/// <summary>
+/// A host's reservations as stored (Orleans grain storage; the ids are the stored format). A
+/// reservation's memory is what the sandbox costs the host (guest + VMM overhead); those stored
+/// before the overhead was counted hold the guest's size and load as they are.
+/// </summary>
 [GenerateSerializer]
 [Alias("wrenn.HostReservations")]
 public sealed class HostReservations
@@ -135,10 +149,21 @@ public sealed class HostReservations
     public Dictionary<string, HostCapacity> BySandbox { get; set; } = [];
 }
 
-/// <summary>What the machine has, measured once.</summary>
-public sealed class HostFacts(string dataDir)
+/// <summary>
+/// What the machine has (its memory measured once), what it has free now, and what each sandbox
+/// costs it beyond its guest (<paramref name="vmmOverheadMib"/>, the VMM plugin's
+/// <see cref="Wrenn.Abstractions.Vmm.IVmm.HostOverheadMib"/>). <paramref name="availableMemoryMib"/>
+/// replaces the reading of /proc/meminfo's MemAvailable (tests).
+/// </summary>
+public sealed class HostFacts(string dataDir, int vmmOverheadMib = 0, Func<int>? availableMemoryMib = null)
 {
-    public int MemoryMib { get; } = ReadMemTotalMib();
+    public int MemoryMib { get; } = ReadMemInfoMib("MemTotal");
+
+    /// <summary>Host memory one sandbox costs beyond its guest memory.</summary>
+    public int VmmOverheadMib { get; } = vmmOverheadMib;
+
+    /// <summary>What the kernel says can be allocated now without swapping (MemAvailable), read each time.</summary>
+    public int AvailableMemoryMib => availableMemoryMib?.Invoke() ?? ReadMemInfoMib("MemAvailable");
 
     public long FreeDiskMib => DataDisk.AvailableFreeSpace / (1024 * 1024);
 
@@ -147,11 +172,11 @@ public sealed class HostFacts(string dataDir)
 
     private DriveInfo DataDisk => new(Path.GetPathRoot(Path.GetFullPath(dataDir)) ?? "/");
 
-    private static int ReadMemTotalMib()
+    private static int ReadMemInfoMib(string field)
     {
         foreach (var line in File.ReadLines("/proc/meminfo"))
         {
-            if (line.StartsWith("MemTotal:", StringComparison.Ordinal))
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
                 return (int)(long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024);
         }
         return 0;

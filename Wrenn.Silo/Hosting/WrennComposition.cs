@@ -67,7 +67,7 @@ public static class WrennComposition
         services.AddSingleton<TemplateCatalog>();
         services.AddSingleton<Teams>();
         services.AddSingleton<TeamQuotas>();
-        services.AddSingleton(new HostFacts(options.DataDir));
+        services.AddSingleton(sp => new HostFacts(options.DataDir, sp.GetRequiredService<IVmm>().HostOverheadMib));
         services.AddSingleton(plugins);
         services.AddSingleton<SandboxService>();
         services.AddSingleton<SandboxActivity>();

@@ -27,7 +27,7 @@ internal sealed class BenchSilo : IAsyncDisposable
     /// <summary>Runs once the silo has stopped and before its folders go (e.g. a bench's own clean-up of what it made beside the silo).</summary>
     public Func<Task>? AfterStop { get; set; }
 
-    public static async Task<BenchSilo> StartAsync(string database, Microsoft.Extensions.Logging.ILoggerProvider? log = null)
+    public static async Task<BenchSilo> StartAsync(string database, Microsoft.Extensions.Logging.ILoggerProvider? log = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         await HostSweep.RemoveLeftoversAsync();
         var owner = TestPrefix.NewOwner();
@@ -41,7 +41,7 @@ internal sealed class BenchSilo : IAsyncDisposable
             SiloName = $"{owner}-silo",
             OnExit = OnExit.Destroy,
             Logging = log is null ? null : logging => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(logging.Services, log),
-            Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Wrenn:Api:Port"] = "0" }).Build(),
+            Configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["Wrenn:Api:Port"] = "0" }).Build(),
         }, CancellationToken.None);
         return new BenchSilo(host, owner, dataDir);
     }

@@ -19,6 +19,12 @@ using Wrenn.Testing;
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- terminal [KEYSTROKES]   → bench/results/terminal.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- jail [ROUNDS ROUNDTRIPS] → bench/results/jail.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- wake [ROUNDS]           → bench/results/wake.md
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- density [COUNT SETTLE_S [CONFIG...]] → bench/results/density.md
+if (args.FirstOrDefault() == "density")
+{
+    await DensityBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 6, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20, args.Skip(3).ToArray());
+    return;
+}
 if (args.FirstOrDefault() == "wake")
 {
     await WakeBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 8);

@@ -21,6 +21,13 @@ public sealed record FirecrackerOptions
     /// </summary>
     public int MemoryOverheadMib { get; init; } = 160;
 
+    /// <summary>
+    /// The host memory the silo reserves per VM beyond guest RAM (IVmm.HostOverheadMib): Firecracker's
+    /// documented VMM overhead, at most 5 MiB per microVM (its specification; not measurable here, no
+    /// KVM). A restore through memory-uffd adds the page server's process: raise this for such hosts.
+    /// </summary>
+    public int ReservedOverheadMib { get; init; } = 5;
+
     /// <summary>The jail each Firecracker runs in (<c>Wrenn:Plugins:firecracker:Jail</c>).</summary>
     public JailOptions Jail { get; init; } = new();
 
@@ -40,6 +47,8 @@ public sealed class FirecrackerOptionsValidator : IValidateOptions<FirecrackerOp
     public ValidateOptionsResult Validate(string? name, FirecrackerOptions options)
     {
         var problems = new List<string>(options.Jail.Problems($"{FirecrackerOptions.Section}:Jail"));
+        if (options.ReservedOverheadMib < 0 || options.ReservedOverheadMib > options.MemoryOverheadMib)
+            problems.Add($"{FirecrackerOptions.Section}:ReservedOverheadMib must be between 0 and MemoryOverheadMib ({options.MemoryOverheadMib}), got {options.ReservedOverheadMib}.");
         if (options.MemoryOverheadMib < 16)
             problems.Add($"{FirecrackerOptions.Section}:MemoryOverheadMib must be at least 16, got {options.MemoryOverheadMib}.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

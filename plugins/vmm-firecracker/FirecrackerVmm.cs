@@ -34,6 +34,9 @@ public sealed partial class FirecrackerVmm : IVmm
 
     public string Name => "firecracker";
 
+    /// <summary>What the silo reserves per VM beyond guest RAM (<see cref="FirecrackerOptions.ReservedOverheadMib"/>).</summary>
+    public int HostOverheadMib => _options.ReservedOverheadMib;
+
     /// <summary>The jails the VMs run in.</summary>
     public Jails Jails { get; }
 

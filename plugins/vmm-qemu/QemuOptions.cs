@@ -30,7 +30,9 @@ public sealed class QemuOptions
     /// <summary>
     /// The size of TCG's translation cache in MiB (<c>-accel tcg,tb-size=N</c>). QEMU's default
     /// grows to 1 GiB per VM; fixed, it bounds the emulator's own memory, which the VM's cgroup
-    /// allows for (<see cref="MemoryOverheadMib"/>). Ignored under KVM.
+    /// allows for (<see cref="MemoryOverheadMib"/>). Ignored under KVM. 64 stays the default: an idle
+    /// VM touches only ~22–26 MiB of it, and 16 or 8 MiB (9 or 19 MiB less per idle VM) made a
+    /// CPU-bound exec 2–3× or ~9× slower (bench/results/density.md, 2026-12-02).
     /// </summary>
     public int TcgTranslationCacheMib { get; set; } = 64;
 
@@ -40,6 +42,22 @@ public sealed class QemuOptions
     /// Measured under TCG with the default translation cache (docs/ARCHITECTURE.md, "The jail").
     /// </summary>
     public int MemoryOverheadMib { get; set; } = 192;
+
+    /// <summary>
+    /// glibc's <c>MALLOC_ARENA_MAX</c> in QEMU's environment; null (the default) leaves glibc's
+    /// (8 arenas per core). Measured at 2 it saved nothing on an idle VM (bench/results/density.md):
+    /// QEMU's idle heap is not in its threads' arenas; kept as a setting for hosts with many vCPUs.
+    /// </summary>
+    public int? MallocArenaMax { get; set; }
+
+    /// <summary>
+    /// The host memory the silo reserves per VM beyond guest RAM (<see cref="Wrenn.Abstractions.Vmm.IVmm.HostOverheadMib"/>):
+    /// what an idle VM's QEMU and jail init hold besides the guest's pages (PSS from smaps), measured
+    /// by <c>bench/Wrenn.Bench.Vm -- density</c> with the default translation cache (bench/results/density.md,
+    /// 2026-12-02: median 56.6–59.4 MiB, at most 62.6, over two runs of 6 idle VMs under TCG).
+    /// At most <see cref="MemoryOverheadMib"/>, the ceiling its cgroup allows.
+    /// </summary>
+    public int ReservedOverheadMib { get; set; } = 64;
 
     /// <summary>The jail each QEMU runs in (<c>Wrenn:Plugins:qemu:Jail</c>).</summary>
     public JailOptions Jail { get; set; } = new();
@@ -64,6 +82,10 @@ public sealed class QemuOptionsValidator : IValidateOptions<QemuOptions>
             problems.Add($"{QemuOptions.Section}:Accelerator must be auto, kvm or tcg, got '{options.Accelerator}'.");
         if (options.TcgTranslationCacheMib is < 8 or > 4096)
             problems.Add($"{QemuOptions.Section}:TcgTranslationCacheMib must be between 8 and 4096, got {options.TcgTranslationCacheMib}.");
+        if (options.ReservedOverheadMib < 0 || options.ReservedOverheadMib > options.MemoryOverheadMib)
+            problems.Add($"{QemuOptions.Section}:ReservedOverheadMib must be between 0 and MemoryOverheadMib ({options.MemoryOverheadMib}), got {options.ReservedOverheadMib}.");
+        if (options.MallocArenaMax is < 1 or > 64)
+            problems.Add($"{QemuOptions.Section}:MallocArenaMax must be between 1 and 64 when set, got {options.MallocArenaMax}.");
         if (options.MemoryOverheadMib < 16)
             problems.Add($"{QemuOptions.Section}:MemoryOverheadMib must be at least 16, got {options.MemoryOverheadMib}.");
         if (options.ResolveBinary() is null)

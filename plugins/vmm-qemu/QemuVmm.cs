@@ -45,6 +45,9 @@ public sealed partial class QemuVmm : IVmm
 
     public string Name => "qemu";
 
+    /// <summary>What the silo reserves per VM beyond guest RAM: the measured figure (<see cref="QemuOptions.ReservedOverheadMib"/>).</summary>
+    public int HostOverheadMib => _options.ReservedOverheadMib;
+
     /// <summary>The jails the VMs run in (their cgroups' accounting is read through it).</summary>
     public Jails Jails { get; }
 
@@ -251,6 +254,7 @@ public sealed partial class QemuVmm : IVmm
                 console, Path.Combine(spec.WorkDir, QmpSocket), TapFd, HostTscKhz(), incoming is not null);
             var program = new JailedProgram(binary, QemuCommandLine.For(spec, run), RootFor(spec, qemu, accelerator, memoryFile, readOnlyPrivate), log,
                 spec.Network.Namespace, Taps: [new TapHandover(spec.Network.TapDevice, TapFd)],
+                Environment: _options.MallocArenaMax is { } arenas ? new Dictionary<string, string> { ["MALLOC_ARENA_MAX"] = arenas.ToString(CultureInfo.InvariantCulture) } : null,
                 // The largest files it writes: its disk and, for private memory, a state file holding RAM.
                 FileSizeLimit: DiskChain.VirtualSize(spec.RootDisk.Path, spec.RootDisk.Format) + spec.MemoryMib * MiB + 1024 * MiB);
             try

@@ -39,7 +39,8 @@ public sealed class WrennTestCluster : IAsyncDisposable
 
     public IReadOnlyList<InProcessSiloHandle> Silos => Cluster.Silos;
 
-    public static async Task<WrennTestCluster> StartAsync(string purpose, short silos = 2, WrennClusterOptions? options = null)
+    /// <param name="facts">The hosts' facts (VMM overhead, MemAvailable reading); by default none overhead and the machine's own memory.</param>
+    public static async Task<WrennTestCluster> StartAsync(string purpose, short silos = 2, WrennClusterOptions? options = null, HostFacts? facts = null)
     {
         var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync($"cluster-{purpose}");
         var database = WrennDatabase.Shared(connectionString);
@@ -58,7 +59,7 @@ public sealed class WrennTestCluster : IAsyncDisposable
         {
             silo.Services.AddWrennClusterServices(database);
             silo.Services.AddSingleton(Options.Create(new CapacityOptions { Vcpus = 8, MemoryMib = 8192, DiskMib = 100_000 }));
-            silo.Services.AddSingleton(new HostFacts("/tmp"));
+            silo.Services.AddSingleton(facts ?? new HostFacts("/tmp"));
             silo.Services.AddWrennMetricsCore(new ConfigurationBuilder().Build());
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
             silo.AddWrennProviders(clusterOptions);

@@ -15,6 +15,8 @@ internal class TimedVmm(IVmm inner, PluginCallLog log) : IVmm
 
     public VmmCapabilities Capabilities => inner.Capabilities;
 
+    public int HostOverheadMib => inner.HostOverheadMib;
+
     public Task<VmHandle> BootAsync(VmSpec spec, CancellationToken cancellationToken) =>
         log.TimeAsync(nameof(BootAsync), spec.SandboxId, () => inner.BootAsync(spec, cancellationToken), cancellationToken);
 
