@@ -207,12 +207,19 @@ public sealed partial class NetnsNetwork : INetwork, INetworkEgress, IAsyncDispo
             $"tuntap add dev {NftRules.TapName} mode tap",
             $"addr add {SlotAddresses.TapAddress}/{SlotAddresses.GuestPrefixLength} dev {NftRules.TapName}",
             $"link set {NftRules.TapName} up");
-        // Forwarding inside the namespace is the namespace's own setting, not the machine's.
-        await HostCommand.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], ct);
+        // Forwarding inside the namespace is the namespace's own setting, not the machine's. The
+        // TAP's ARP is retried every 50 ms, not every second: the first packet to a guest that is
+        // still being restored sends an ARP request nobody answers, and the kernel would hold the
+        // connection's SYNs for its next try a full second later.
+        await HostCommand.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
+            $"net.ipv4.neigh.{NftRules.TapName}.retrans_time_ms={ArpRetryMilliseconds}"], ct);
         // Any policy may admit something, so every link forwards (what passes is the namespace's
         // filter); only this link: the machine-wide switch stays as the administrator set it.
         await File.WriteAllTextAsync($"/proc/sys/net/ipv4/conf/{hostLink}/forwarding", "1", ct);
     }
+
+    /// <summary>How often the namespace asks again for the guest's MAC address (net.ipv4.neigh.tap0.retrans_time_ms).</summary>
+    internal const int ArpRetryMilliseconds = 50;
 
     /// <summary>Runs <paramref name="commands"/> in one <c>ip -batch</c>, inside <paramref name="ns"/> when given; the first failure stops it and fails the call.</summary>
     private static Task<string> IpBatchAsync(string? ns, CancellationToken ct, params string[] commands) =>

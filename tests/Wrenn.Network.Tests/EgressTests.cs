@@ -280,6 +280,18 @@ public sealed class EgressTests(EgressFixture fixture) : IClassFixture<EgressFix
         Assert.Equal(Unreachable, await second.Guest.ConnectAsync(Hosts[0]));
     }
 
+    [Fact]
+    public async Task A_slots_namespace_asks_for_the_guests_MAC_again_within_50_ms_not_after_a_second()
+    {
+        using var gate = await MachineGate.EnterAsync();
+        await using var sandbox = await fixture.StartAsync("sb-arp");
+
+        // A restored guest misses the first ARP request; the kernel's default retry (1 s) would hold the silo's first SYN that long.
+        var retry = await HostCommand.RunAsync("ip", ["netns", "exec", sandbox.Slot.Namespace, "sysctl", "-n", $"net.ipv4.neigh.{NftRules.TapName}.retrans_time_ms"], CancellationToken.None);
+        Assert.InRange(int.Parse(retry.Trim(), System.Globalization.CultureInfo.InvariantCulture), 1, 100); // kept in jiffies: 50 reads back as 52 at HZ=250
+        Assert.Equal("1", (await HostCommand.RunAsync("ip", ["netns", "exec", sandbox.Slot.Namespace, "sysctl", "-n", "net.ipv4.ip_forward"], CancellationToken.None)).Trim());
+    }
+
     private static async Task Until(Stopwatch since, TimeSpan elapsed)
     {
         var left = elapsed - since.Elapsed;
