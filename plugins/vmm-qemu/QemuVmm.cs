@@ -249,7 +249,7 @@ public sealed partial class QemuVmm : IVmm
         try
         {
             Jails.Limit(jail, Jails.LimitsFor(spec.Vcpus, (spec.MemoryMib + _options.MemoryOverheadMib) * MiB));
-            var (memoryFile, readOnlyPrivate) = await MemoryFileAsync(spec, jail, qemu, cancellationToken);
+            var (memoryFile, readOnlyPrivate) = await MemoryFileAsync(spec, jail, qemu, incoming, cancellationToken);
             var run = new QemuRun(_host.OwnerPrefix, accelerator, jail.Jailed, _options.TcgTranslationCacheMib, memoryFile, readOnlyPrivate,
                 console, Path.Combine(spec.WorkDir, QmpSocket), TapFd, HostTscKhz(), incoming is not null);
             var program = new JailedProgram(binary, QemuCommandLine.For(spec, run), RootFor(spec, qemu, accelerator, memoryFile, readOnlyPrivate), log,
@@ -331,9 +331,13 @@ public sealed partial class QemuVmm : IVmm
     /// The file guest RAM maps. A private mapping (a template child) must not be able to change the
     /// template's file: QEMU 8.2+ maps it read-only (<c>rom=off</c>); QEMU 7.2 insists on opening it
     /// read-write, so a jailed one maps a copy of its own in its work folder instead (sparse, and a
-    /// reflink where the filesystem has them). Unjailed, QEMU maps the template file itself.
+    /// reflink where the filesystem has them). Unjailed, QEMU maps the template file itself. A restore
+    /// whose stream carries all of RAM (a template child's own snapshot: x-ignore-shared off) needs
+    /// none of the template's content: every page comes from the stream, and a zero page is left
+    /// alone only where the file reads zero, so an empty file of the guest's size is the right base
+    /// and costs no copy (nor a second copy of the template in the page cache).
     /// </summary>
-    private static async Task<(string? File, bool ReadOnlyPrivate)> MemoryFileAsync(VmSpec spec, SandboxJail jail, QemuInstallation qemu, CancellationToken cancellationToken)
+    private async Task<(string? File, bool ReadOnlyPrivate)> MemoryFileAsync(VmSpec spec, SandboxJail jail, QemuInstallation qemu, SnapshotFiles? incoming, CancellationToken cancellationToken)
     {
         if (spec.Memory is not { Kind: MemoryBackingKind.File, Path: { } path } memory)
             return (null, false);
@@ -342,10 +346,23 @@ public sealed partial class QemuVmm : IVmm
         if (qemu.MapsReadOnlyFilesPrivately)
             return (path, true);
         var copy = Path.Combine(spec.WorkDir, PrivateMemoryCopy);
-        await HostCommand.RunAsync("cp", ["--reflink=auto", "--sparse=always", path, copy], cancellationToken);
+        if (incoming is not null && StreamCarriesRam(incoming))
+        {
+            await using (var empty = new FileStream(copy, FileMode.Create, FileAccess.Write))
+                empty.SetLength(spec.MemoryMib * MiB);
+            LogEmptyPrivateMemory(spec.SandboxId);
+        }
+        else
+        {
+            await HostCommand.RunAsync("cp", ["--reflink=auto", "--sparse=always", path, copy], cancellationToken);
+        }
         File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite); // the template's is read-only
         return (copy, false);
     }
+
+    /// <summary>Whether a snapshot's stream holds the guest's RAM (saved without x-ignore-shared) rather than leaving it in a shared file.</summary>
+    private static bool StreamCarriesRam(SnapshotFiles snapshot) =>
+        snapshot.Properties.TryGetValue("ignoreShared", out var ignoreShared) && ignoreShared == "false";
 
     private async Task<QemuInstallation> InstallationAsync(string binary, CancellationToken cancellationToken)
     {
@@ -487,6 +504,9 @@ public sealed partial class QemuVmm : IVmm
 
     [LoggerMessage(Level = LogLevel.Information, Message = "QEMU started for {SandboxId}: pid {Pid}, {Accelerator}, netns {Namespace}, uid {Uid}")]
     private partial void LogStarted(string sandboxId, int pid, string accelerator, string @namespace, int uid);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "QEMU of {SandboxId} restores its RAM from the stream onto an empty private file (no copy of the template's memory)")]
+    private partial void LogEmptyPrivateMemory(string sandboxId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "QEMU of {SandboxId} (pid {Pid}) stopped")]
     private partial void LogStopped(string sandboxId, int pid);

@@ -64,7 +64,12 @@ public sealed class SnapshotTemplateTests(VmFixture fixture) : IClassFixture<VmF
             // Separate slots, and different random numbers (the RNG was reseeded in each).
             Assert.Equal(4, children.Select(c => c.Network.Index).Append(source.Network.Index).Distinct().Count());
             Assert.Equal(3, randomness.Distinct().Count());
-            // A child pauses and resumes like any sandbox; its own pages travel in its snapshot.
+            // A child pauses and resumes like any sandbox; its own pages travel in its snapshot (all
+            // of its RAM: the restore maps an empty file under the stream, not the template's). Memory
+            // it wrote (a tmpfs file) and memory it only inherited (the warm process) come back.
+            string written;
+            using (var agent = children[0].Agent())
+                written = (await agent.ExecAsync("sh", ["-c", "head -c 8388608 /dev/urandom > /dev/shm/pattern && sha256sum /dev/shm/pattern"], Ct)).StdoutText;
             using (await MachineGate.EnterAsync())
             {
                 var paused = await vms.PauseAsync(children[0], Ct);
@@ -75,6 +80,8 @@ public sealed class SnapshotTemplateTests(VmFixture fixture) : IClassFixture<VmF
                 using var agent = children[0].Agent();
                 Assert.Equal(0, (await agent.ExecAsync("sh", ["-c", "kill -0 $(cat /root/warm.pid)"], Ct)).ExitCode);
                 Assert.Equal("mine", System.Text.Encoding.UTF8.GetString(await agent.ReadAllBytesAsync("/root/child-0.txt", Ct)));
+                Assert.Equal(written, (await agent.ExecAsync("sh", ["-c", "sha256sum /dev/shm/pattern"], Ct)).StdoutText);
+                Assert.Equal("warmed", System.Text.Encoding.UTF8.GetString(await agent.ReadAllBytesAsync("/root/state.txt", Ct)));
             });
             // The template's memory file is shared, never written: it is read-only on disk.
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(template.Snapshot.MemoryFiles[0]));
