@@ -132,7 +132,8 @@ internal static class RestoreBench
             var values = run.ResumeSteps.Where(s => s.ContainsKey(step)).Select(s => s[step]).ToList();
             text.AppendLine($"| {step} | {run.StepMedian(step):0} ms | {values.DefaultIfEmpty().Min():0} ms | {values.DefaultIfEmpty().Max():0} ms |");
         }
-        text.AppendLine($"| API + exec (resume → exec median less the step medians) | {run.ApiRemainder:0} ms | | |")
+        text.AppendLine($"| API and grain around the steps (resume → exec median less the steps and the first exec) | {run.AroundSteps:0} ms | | |")
+            .AppendLine($"| the first exec `true` after resumeSandbox answered | {run.FirstExec:0} ms | {run.ResumeToExec.Zip(run.ResumeReturned, (t, r) => t - r).Min():0} ms | {run.ResumeToExec.Zip(run.ResumeReturned, (t, r) => t - r).Max():0} ms |")
             .AppendLine()
             .AppendLine("## Labelled runs (bench/results/restore-*.json; plotted in restore.png)")
             .AppendLine()

@@ -36,6 +36,12 @@ internal sealed record RestoreRun(
     /// <summary>The median of one resume step over the rounds.</summary>
     public double StepMedian(string step) => Median(ResumeSteps.Where(s => s.ContainsKey(step)).Select(s => s[step]));
 
-    /// <summary>What the resume → first exec median holds beyond the silo's steps: GraphQL, the grain, the exec itself.</summary>
-    public double ApiRemainder => Median(ResumeToExec) - Steps.Sum(StepMedian);
+    /// <summary>resumeSandbox answered → the first exec answered (median over the rounds).</summary>
+    public double FirstExec => Median(ResumeToExec.Zip(ResumeReturned, (total, resumed) => total - resumed));
+
+    /// <summary>
+    /// The rest of the resume → first exec median: GraphQL, the grain and the store around the silo's
+    /// steps (so the stacked steps, this and <see cref="FirstExec"/> add up to that median).
+    /// </summary>
+    public double AroundSteps => Median(ResumeToExec) - Steps.Sum(StepMedian) - FirstExec;
 }
