@@ -2,6 +2,8 @@
 /// One labelled run of the restore bench, raw (bench/results/restore-LABEL.json): the plot draws every
 /// labelled run it finds side by side, so a run "before" a change and one "after" compare in one picture.
 /// </summary>
+/// <param name="BareQmp">Bare QEMU: exec → QMP answering (ms).</param>
+/// <param name="BareLoaded">Bare QEMU: exec → state loaded and <c>cont</c> answered, what the silo's "restore" step covers (ms).</param>
 /// <param name="BareTcp">Bare QEMU on the warm base's files: exec → the agent's port accepting, per round (ms).</param>
 /// <param name="BareHealth">The same restores: exec → the agent's first gRPC Health answer (ms).</param>
 /// <param name="CreateReturned">createSandbox from the warm base, until the mutation answered (ms).</param>
@@ -14,6 +16,8 @@ internal sealed record RestoreRun(
     DateTime Date,
     string Machine,
     string Accelerator,
+    List<double> BareQmp,
+    List<double> BareLoaded,
     List<double> BareTcp,
     List<double> BareHealth,
     List<double> CreateReturned,
