@@ -20,9 +20,17 @@ using Wrenn.Testing;
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- jail [ROUNDS ROUNDTRIPS] → bench/results/jail.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- wake [ROUNDS]           → bench/results/wake.md
 //   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- density [COUNT SETTLE_S [CONFIG...]] → bench/results/density.md
+//   dotnet run -c Release --project bench/Wrenn.Bench.Vm -- restore [ROUNDS] --label LABEL → bench/results/restore.md, restore-LABEL.json, restore.png
 if (args.FirstOrDefault() == "density")
 {
     await DensityBench.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 6, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20, args.Skip(3).ToArray());
+    return;
+}
+if (args.FirstOrDefault() == "restore")
+{
+    var labelAt = Array.IndexOf(args, "--label");
+    var rest = args.Skip(1).Where((_, i) => i + 1 != labelAt && i + 1 != labelAt + 1).ToArray();
+    await RestoreBench.RunAsync(rest.Length > 0 ? int.Parse(rest[0], CultureInfo.InvariantCulture) : 5, labelAt >= 0 && labelAt + 1 < args.Length ? args[labelAt + 1] : "run");
     return;
 }
 if (args.FirstOrDefault() == "wake")
