@@ -16,6 +16,7 @@ namespace Wrenn.Plugins.Vmm.Qemu;
 /// <param name="TapFd">The descriptor the TAP device is handed over as.</param>
 /// <param name="TscKhz">The host's TSC frequency, for TCG guests.</param>
 /// <param name="Incoming">Whether QEMU waits for a saved state (a restore).</param>
+/// <param name="RamFromStream">Guest RAM is anonymous memory, filled from the incoming stream (which carries all of it), though the spec names a private file.</param>
 public sealed record QemuRun(
     string Owner,
     string Accelerator,
@@ -27,7 +28,8 @@ public sealed record QemuRun(
     string QmpSocket,
     int TapFd,
     long? TscKhz,
-    bool Incoming);
+    bool Incoming,
+    bool RamFromStream = false);
 
 /// <summary>The QEMU <c>microvm</c> command line for a VM: virtio-mmio disk and network, console to a file, QMP on a socket.</summary>
 public static class QemuCommandLine
@@ -67,7 +69,13 @@ public static class QemuCommandLine
             args.AddRange(["-sandbox", Sandbox]);
         if (spec.Kernel.InitrdPath is { } initrd)
             args.AddRange(["-initrd", initrd]);
-        if (spec.Memory is { Kind: MemoryBackingKind.File } memory && run.MemoryFile is { } file)
+        if (run.RamFromStream)
+        {
+            // The same backend id as a file's, so the stream's RAM block ("mem") finds its place.
+            args.AddRange(["-object", $"memory-backend-ram,id=mem,size={spec.MemoryMib}M"]);
+            machine += ",memory-backend=mem";
+        }
+        else if (spec.Memory is { Kind: MemoryBackingKind.File } memory && run.MemoryFile is { } file)
         {
             var mapping = memory.Shared ? "share=on" : run.ReadOnlyPrivateMemory ? "share=off,readonly=on,rom=off" : "share=off";
             args.AddRange(["-object", $"memory-backend-file,id=mem,size={spec.MemoryMib}M,mem-path={file},{mapping}"]);

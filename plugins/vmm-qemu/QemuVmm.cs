@@ -249,9 +249,9 @@ public sealed partial class QemuVmm : IVmm
         try
         {
             Jails.Limit(jail, Jails.LimitsFor(spec.Vcpus, (spec.MemoryMib + _options.MemoryOverheadMib) * MiB));
-            var (memoryFile, readOnlyPrivate) = await MemoryFileAsync(spec, jail, qemu, incoming, cancellationToken);
+            var (memoryFile, readOnlyPrivate, ramFromStream) = await MemoryFileAsync(spec, jail, qemu, incoming, cancellationToken);
             var run = new QemuRun(_host.OwnerPrefix, accelerator, jail.Jailed, _options.TcgTranslationCacheMib, memoryFile, readOnlyPrivate,
-                console, Path.Combine(spec.WorkDir, QmpSocket), TapFd, HostTscKhz(), incoming is not null);
+                console, Path.Combine(spec.WorkDir, QmpSocket), TapFd, HostTscKhz(), incoming is not null, ramFromStream);
             var program = new JailedProgram(binary, QemuCommandLine.For(spec, run), RootFor(spec, qemu, accelerator, memoryFile, readOnlyPrivate), log,
                 spec.Network.Namespace, Taps: [new TapHandover(spec.Network.TapDevice, TapFd)],
                 Environment: _options.MallocArenaMax is { } arenas ? new Dictionary<string, string> { ["MALLOC_ARENA_MAX"] = arenas.ToString(CultureInfo.InvariantCulture) } : null,
@@ -333,31 +333,23 @@ public sealed partial class QemuVmm : IVmm
     /// read-write, so a jailed one maps a copy of its own in its work folder instead (sparse, and a
     /// reflink where the filesystem has them). Unjailed, QEMU maps the template file itself. A restore
     /// whose stream carries all of RAM (a template child's own snapshot: x-ignore-shared off) needs
-    /// none of the template's content: every page comes from the stream, and a zero page is left
-    /// alone only where the file reads zero, so an empty file of the guest's size is the right base
-    /// and costs no copy (nor a second copy of the template in the page cache).
+    /// none of the template's content, every page comes from the stream: its RAM is anonymous memory
+    /// (<see cref="QemuRun.RamFromStream"/>), no file and no copy.
     /// </summary>
-    private async Task<(string? File, bool ReadOnlyPrivate)> MemoryFileAsync(VmSpec spec, SandboxJail jail, QemuInstallation qemu, SnapshotFiles? incoming, CancellationToken cancellationToken)
+    private static async Task<(string? File, bool ReadOnlyPrivate, bool RamFromStream)> MemoryFileAsync(VmSpec spec, SandboxJail jail, QemuInstallation qemu, SnapshotFiles? incoming, CancellationToken cancellationToken)
     {
         if (spec.Memory is not { Kind: MemoryBackingKind.File, Path: { } path } memory)
-            return (null, false);
+            return (null, false, false);
+        if (!memory.Shared && incoming is not null && StreamCarriesRam(incoming))
+            return (null, false, true);
         if (memory.Shared || !jail.Jailed)
-            return (path, false);
+            return (path, false, false);
         if (qemu.MapsReadOnlyFilesPrivately)
-            return (path, true);
+            return (path, true, false);
         var copy = Path.Combine(spec.WorkDir, PrivateMemoryCopy);
-        if (incoming is not null && StreamCarriesRam(incoming))
-        {
-            await using (var empty = new FileStream(copy, FileMode.Create, FileAccess.Write))
-                empty.SetLength(spec.MemoryMib * MiB);
-            LogEmptyPrivateMemory(spec.SandboxId);
-        }
-        else
-        {
-            await HostCommand.RunAsync("cp", ["--reflink=auto", "--sparse=always", path, copy], cancellationToken);
-        }
+        await HostCommand.RunAsync("cp", ["--reflink=auto", "--sparse=always", path, copy], cancellationToken);
         File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite); // the template's is read-only
-        return (copy, false);
+        return (copy, false, false);
     }
 
     /// <summary>Whether a snapshot's stream holds the guest's RAM (saved without x-ignore-shared) rather than leaving it in a shared file.</summary>
@@ -504,9 +496,6 @@ public sealed partial class QemuVmm : IVmm
 
     [LoggerMessage(Level = LogLevel.Information, Message = "QEMU started for {SandboxId}: pid {Pid}, {Accelerator}, netns {Namespace}, uid {Uid}")]
     private partial void LogStarted(string sandboxId, int pid, string accelerator, string @namespace, int uid);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "QEMU of {SandboxId} restores its RAM from the stream onto an empty private file (no copy of the template's memory)")]
-    private partial void LogEmptyPrivateMemory(string sandboxId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "QEMU of {SandboxId} (pid {Pid}) stopped")]
     private partial void LogStopped(string sandboxId, int pid);

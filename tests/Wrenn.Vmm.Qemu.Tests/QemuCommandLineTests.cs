@@ -60,6 +60,12 @@ public sealed class QemuCommandLineTests : IDisposable
         Assert.Equal("memory-backend-file,id=mem,size=512M,mem-path=/w/memory.private,share=off",
             After(QemuCommandLine.For(Spec(template), Run(true, "/w/memory.private")), "-object"));
         Assert.Contains("memory-backend=mem", After(QemuCommandLine.For(Spec(own), Run(true, own.Path)), "-M"));
+
+        // A child's own snapshot carries all of its RAM: anonymous memory under the same backend id, no file.
+        var fromStream = QemuCommandLine.For(Spec(template), Run(true, memoryFile: null) with { Incoming = true, RamFromStream = true });
+        Assert.Equal("memory-backend-ram,id=mem,size=512M", After(fromStream, "-object"));
+        Assert.Contains("memory-backend=mem", After(fromStream, "-M"));
+        Assert.DoesNotContain(fromStream, a => a.Contains("mem-path", StringComparison.Ordinal));
     }
 
     [Fact]
