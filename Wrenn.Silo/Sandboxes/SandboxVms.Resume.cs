@@ -9,8 +9,8 @@ namespace Wrenn.Silo.Sandboxes;
 public sealed partial class SandboxVms
 {
     /// <summary>
-    /// network.Allocate (with <paramref name="egress"/> in force), storage.Attach and memory.PrepareRestore at once → vmm.Restore → (restored) → wait
-    /// for the agent → RNG reseeded, clock set. The guest comes back with its processes and files as
+    /// network.Allocate (with <paramref name="egress"/> in force), storage.Attach and memory.PrepareRestore at once → vmm.Restore → (restored, while
+    /// waiting) for the agent → RNG reseeded, clock set. The guest comes back with its processes and files as
     /// they were; the silo talks to it over fresh connections. <paramref name="restored"/> records
     /// the running VM the moment it exists (a silo that crashes later re-adopts it). A failure undoes
     /// what was acquired and leaves the sandbox paused.
@@ -51,10 +51,13 @@ public sealed partial class SandboxVms
             Step("restore");
 
             var resumed = new SandboxVm(sandboxId, vm, disk, slot, workDir, ram);
-            if (restored is not null)
-                await restored(resumed);
-            using (var agent = resumed.Agent())
+            // The running VM is recorded while the guest wakes (a database write needs no turn of its own);
+            // both have ended before anything goes on or is undone.
+            var recorded = restored is null ? Task.CompletedTask : restored(resumed);
+            await Task.WhenAll(recorded, WakeAsync());
+            async Task WakeAsync()
             {
+                using var agent = resumed.Agent();
                 var health = await WaitForAgentAsync(agent, vm, resumed.Network.HostAddress, cancellationToken);
                 Step("agent");
                 await SettleGuestAsync(sandboxId, agent, restored: true, cancellationToken, health);
