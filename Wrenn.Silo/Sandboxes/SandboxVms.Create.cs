@@ -77,6 +77,9 @@ public sealed partial class SandboxVms
     /// <summary>How long a guest that does not answer gRPC gets before it is asked whether it runs the old agent.</summary>
     private static readonly TimeSpan ProbeAfter = TimeSpan.FromSeconds(3);
 
+    /// <summary>The pause before asking again when the port accepts but gRPC does not answer yet.</summary>
+    private static readonly TimeSpan HealthRetry = TimeSpan.FromMilliseconds(20);
+
     /// <summary>How long the wait for the agent's port goes on before the VM is checked to be alive again.</summary>
     private static readonly TimeSpan LivenessEvery = TimeSpan.FromSeconds(1);
 
@@ -102,7 +105,7 @@ public sealed partial class SandboxVms
                 catch (AgentException e) when (e.Code is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unimplemented)
                 {
                     // Listening but not serving gRPC yet (or not gRPC at all: probed below).
-                    await Task.Delay(AgentPortWaiter.AfterRefused * 4, cancellationToken);
+                    await Task.Delay(HealthRetry, cancellationToken);
                 }
             }
             if (await vmm.AdoptAsync(vm, cancellationToken) is null)

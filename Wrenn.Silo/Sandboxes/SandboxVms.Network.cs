@@ -10,15 +10,15 @@ public sealed partial class SandboxVms
     /// <summary>The policy a sandbox that says nothing gets on this host; null when the plugin has no per-sandbox policies.</summary>
     public EgressPolicy? DefaultEgress => Egress?.DefaultPolicy;
 
+    /// <summary>The plugin's per-sandbox egress, for a sandbox that has a policy of its own.</summary>
+    private INetworkEgress RequiredEgress =>
+        Egress ?? throw new InvalidOperationException("This host's network plugin has no per-sandbox egress policy.");
+
     /// <summary>A network slot with <paramref name="policy"/> in force from the start (null: the plugin's default).</summary>
-    private Task<NetworkSlot> AllocateSlotAsync(string sandboxId, EgressPolicy? policy, CancellationToken cancellationToken)
-    {
-        if (policy is null)
-            return network.AllocateAsync(sandboxId, cancellationToken);
-        if (Egress is not { } egress)
-            throw new InvalidOperationException("This host's network plugin has no per-sandbox egress policy.");
-        return egress.AllocateAsync(sandboxId, policy, cancellationToken);
-    }
+    private Task<NetworkSlot> AllocateSlotAsync(string sandboxId, EgressPolicy? policy, CancellationToken cancellationToken) =>
+        policy is null
+            ? network.AllocateAsync(sandboxId, cancellationToken)
+            : RequiredEgress.AllocateAsync(sandboxId, policy, cancellationToken);
 
     /// <summary>
     /// Puts <paramref name="policy"/> in force on a slot: before the VM starts on it (so the guest
@@ -27,10 +27,7 @@ public sealed partial class SandboxVms
     /// </summary>
     public async Task ApplyEgressAsync(NetworkSlot slot, EgressPolicy? policy, CancellationToken cancellationToken)
     {
-        if (policy is null)
-            return;
-        if (Egress is not { } egress)
-            throw new InvalidOperationException("This host's network plugin has no per-sandbox egress policy.");
-        await egress.ApplyEgressAsync(slot, policy, cancellationToken);
+        if (policy is not null)
+            await RequiredEgress.ApplyEgressAsync(slot, policy, cancellationToken);
     }
 }

@@ -319,8 +319,6 @@ public sealed partial class NetnsNetwork : INetwork, INetworkEgress, IAsyncDispo
         }
     }
 
-    private static Task<string> Ip(CancellationToken ct, params string[] args) => HostCommand.RunAsync("ip", args, ct);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Network slot {Index} ready: netns {Namespace}, guest reachable at {HostAddress} for {SandboxId}")]
     private partial void LogAllocated(int index, string @namespace, IPAddress hostAddress, string sandboxId);
 
